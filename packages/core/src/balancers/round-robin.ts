@@ -1,0 +1,22 @@
+import { registerBalancer, type Balancer } from '../balancer.js';
+import type { Instance } from '../service.js';
+
+/**
+ * Each instance in turn. The default. The counter survives snapshot changes, so an update
+ * does not send the next call back to the first instance.
+ */
+export class RoundRobinBalancer implements Balancer {
+  readonly name = 'round_robin';
+  #next = 0;
+
+  pick(instances: readonly Instance[]): Instance | undefined {
+    const n = instances.length;
+    if (n === 0) return undefined;
+    if (this.#next >= n) this.#next %= n;
+    return instances[this.#next++];
+  }
+}
+
+export const roundRobin = (): Balancer => new RoundRobinBalancer();
+
+registerBalancer('round_robin', roundRobin);

@@ -1,0 +1,137 @@
+// One error root with a literal `code` per class (after undici's lib/core/errors.js), so callers
+// can branch on `err.code` without importing classes, and TypeScript narrows on it.
+
+const brand = Symbol.for('disco.DiscoveryError');
+
+export type DiscoveryErrorCode =
+  | 'ERR_INVALID_SERVICE'
+  | 'ERR_INVALID_RECORD'
+  | 'ERR_CONFIG'
+  | 'ERR_NO_INSTANCES'
+  | 'ERR_PROVIDER_UNAVAILABLE'
+  | 'ERR_PROVIDER_NOT_INSTALLED'
+  | 'ERR_UNSUPPORTED'
+  | 'ERR_CLOSED'
+  | 'ERR_TIMEOUT'
+  | 'ERR_ABORTED';
+
+export class DiscoveryError extends Error {
+  override name = 'DiscoveryError';
+  readonly code: DiscoveryErrorCode;
+  readonly [brand] = true;
+
+  constructor(code: DiscoveryErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** True for any disco error, even one thrown by another copy of this package. */
+export function isDiscoveryError<C extends DiscoveryErrorCode>(
+  value: unknown,
+  code?: C,
+): value is DiscoveryError & { code: C } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[brand] === true &&
+    (code === undefined || (value as DiscoveryError).code === code)
+  );
+}
+
+/** A service definition failed validation; `problems` lists every one of them. */
+export class InvalidServiceError extends DiscoveryError {
+  override name = 'InvalidServiceError';
+  declare readonly code: 'ERR_INVALID_SERVICE';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[], subject = 'service') {
+    super('ERR_INVALID_SERVICE', `invalid ${subject}: ${problems.join('; ')}`);
+    this.problems = Object.freeze([...problems]);
+  }
+}
+
+/** A record read from a registry could not be understood; it was skipped. */
+export class InvalidRecordError extends DiscoveryError {
+  override name = 'InvalidRecordError';
+  declare readonly code: 'ERR_INVALID_RECORD';
+  /** Where the record lives (an etcd key, a file path, a Consul service id). */
+  readonly key: string;
+  constructor(key: string, reason: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_RECORD', `skipped invalid record ${key}: ${reason}`, options);
+    this.key = key;
+  }
+}
+
+/** A configuration value is wrong. Secret values are never repeated in the message. */
+export class ConfigError extends DiscoveryError {
+  override name = 'ConfigError';
+  declare readonly code: 'ERR_CONFIG';
+  readonly variable: string | undefined;
+  constructor(message: string, variable?: string) {
+    super('ERR_CONFIG', message);
+    this.variable = variable;
+  }
+}
+
+export class NoInstancesError extends DiscoveryError {
+  override name = 'NoInstancesError';
+  declare readonly code: 'ERR_NO_INSTANCES';
+  readonly service: string;
+  constructor(service: string, detail = 'no healthy instance is registered') {
+    super('ERR_NO_INSTANCES', `no instances of "${service}": ${detail}`);
+    this.service = service;
+  }
+}
+
+export class ProviderUnavailableError extends DiscoveryError {
+  override name = 'ProviderUnavailableError';
+  declare readonly code: 'ERR_PROVIDER_UNAVAILABLE';
+  readonly provider: string;
+  constructor(provider: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_PROVIDER_UNAVAILABLE', `${provider}: ${message}`, options);
+    this.provider = provider;
+  }
+}
+
+export class ProviderNotInstalledError extends DiscoveryError {
+  override name = 'ProviderNotInstalledError';
+  declare readonly code: 'ERR_PROVIDER_NOT_INSTALLED';
+  readonly packageName: string;
+  constructor(what: string, packageName: string, peers: readonly string[] = [], options?: { cause?: unknown }) {
+    const add = [packageName, ...peers].join(' ');
+    super('ERR_PROVIDER_NOT_INSTALLED', `${what} needs the package ${packageName}, which is not installed: run \`pnpm add ${add}\` (or npm install ${add})`, options);
+    this.packageName = packageName;
+  }
+}
+
+export class UnsupportedError extends DiscoveryError {
+  override name = 'UnsupportedError';
+  declare readonly code: 'ERR_UNSUPPORTED';
+  constructor(message: string) {
+    super('ERR_UNSUPPORTED', message);
+  }
+}
+
+export class ClosedError extends DiscoveryError {
+  override name = 'ClosedError';
+  declare readonly code: 'ERR_CLOSED';
+  constructor(what = 'discovery') {
+    super('ERR_CLOSED', `${what} is closed: create a new one to go on`);
+  }
+}
+
+export class TimeoutError extends DiscoveryError {
+  override name = 'TimeoutError';
+  declare readonly code: 'ERR_TIMEOUT';
+  constructor(what: string, ms: number, options?: { cause?: unknown }) {
+    super('ERR_TIMEOUT', `${what} did not finish within ${ms} ms`, options);
+  }
+}
+
+export class AbortedError extends DiscoveryError {
+  override name = 'AbortedError';
+  declare readonly code: 'ERR_ABORTED';
+  constructor(what = 'operation', options?: { cause?: unknown }) {
+    super('ERR_ABORTED', `${what} was aborted`, options);
+  }
+}

@@ -1,0 +1,96 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+
+/**
+ * A real HTTP server on loopback for API doubles. It tracks its sockets so `stop()` can cut
+ * every connection (as a crashed server would), and `start()` again reuses the same port so
+ * clients see the server come back.
+ */
+export class HttpDouble {
+  readonly #handler: RequestHandler;
+  readonly #host: string;
+  #server: Server | undefined;
+  #sockets = new Set<Socket>();
+  #port = 0;
+
+  constructor(handler: RequestHandler, options: { host?: string; port?: number } = {}) {
+    this.#handler = handler;
+    this.#host = options.host ?? '127.0.0.1';
+    this.#port = options.port ?? 0;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get host(): string {
+    return this.#host;
+  }
+
+  /** `http://127.0.0.1:<port>` */
+  get url(): string {
+    return `http://${this.#host}:${this.#port}`;
+  }
+
+  get running(): boolean {
+    return this.#server !== undefined;
+  }
+
+  async start(): Promise<this> {
+    if (this.#server) return this;
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+      Promise.resolve(this.#handler(req, res, url)).catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(String(error));
+      });
+    });
+    server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#port, this.#host, () => resolve());
+    });
+    this.#port = (server.address() as { port: number }).port;
+    this.#server = server;
+    return this;
+  }
+
+  /** Closes the listener and destroys every open connection at once. */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    this.dropConnections();
+    await closed;
+  }
+
+  /** Destroys open connections but keeps listening (a network blip). */
+  dropConnections(): void {
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+  }
+}
+
+/** Reads a request body as text (bounded). */
+export async function readBody(req: IncomingMessage, limit = 1 << 20): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new Error('request body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
