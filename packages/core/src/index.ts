@@ -38,3 +38,18 @@ export {
   type PickContext,
 } from './balancer.js';
 export { roundRobin, RoundRobinBalancer } from './balancers/round-robin.js';
+export { createDiscovery, Discovery, type DiscoveryConfig, type DiscoveryEvents, type FilterOptions, type ServiceOptions } from './discovery.js';
+export { ServiceHandle, type Lease } from './service-handle.js';
+export { configFromEnv, environmentVariables } from './config.js';
+export { onShutdown, type ShutdownOptions } from './shutdown.js';
+export { providerNames, type ProviderName } from './provider-loader.js';
+export { staticProvider, StaticProvider, type StaticProviderOptions } from './static/static-provider.js';
+export { parseCompactInstances, type StaticInstance, type StaticServices } from './static/static-records.js';
+export { pollingWatch } from './polling-watch.js';
+export { toDiscoveryError } from './to-discovery-error.js';
+export { applyFilter, type InstanceFilter } from './instance-filter.js';
+export { HealthAgent, type HealthAgentHooks } from './health/health-agent.js';
+export { getProbe, registerProbe, type HealthProbe, type HealthStatus, type ProbeKind, type ProbeOptions } from './health/probe.js';
+export { httpProbe } from './health/http-probe.js';
+export { tcpProbe } from './health/tcp-probe.js';
+export { parseHostPort } from './validate.js';

@@ -97,3 +97,12 @@ export function validateServiceName(name: unknown): string {
   if (name.includes('/')) throw new InvalidServiceError([`service name must not contain "/"; got ${JSON.stringify(name)}`], 'service name');
   return name;
 }
+
+/** Splits "host:port" / "[v6]:port"; undefined when it is not one. */
+export function parseHostPort(text: string): { address: string; port: number } | undefined {
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]]+):(\d+)$/.exec(text);
+  if (!match) return undefined;
+  const address = match[1]!;
+  const port = Number(match[2]);
+  return isValidAddress(address) && isValidPort(port) ? { address, port } : undefined;
+}

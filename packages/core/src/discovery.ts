@@ -1,0 +1,393 @@
+import { throwIfAborted } from './abort.js';
+import { createBalancer, type Balancer, type BalancerSpec, type PickContext } from './balancer.js';
+import { roundRobin } from './balancers/round-robin.js';
+import { CacheEntry, type CacheHost } from './cache-entry.js';
+import { parseDuration, type Duration } from './duration.js';
+import { Emitter } from './emitter.js';
+import { ClosedError, ConfigError, NoInstancesError, TimeoutError, type DiscoveryError } from './errors.js';
+import { HealthAgent } from './health/health-agent.js';
+import './health/http-probe.js';
+import { getProbe, type HealthProbe, type HealthStatus, type ProbeKind } from './health/probe.js';
+import './health/tcp-probe.js';
+import { healthyFilter, type InstanceFilter } from './instance-filter.js';
+import { silentLogger, type Logger } from './logger.js';
+import { loadProvider, type ProviderName } from './provider-loader.js';
+import type { OperationOptions, Provider, ProviderEvent, Unsubscribe, WatchListener } from './provider.js';
+import { endpoint, type Instance, type Service } from './service.js';
+import { ServiceHandle } from './service-handle.js';
+import type { StaticProviderOptions } from './static/static-provider.js';
+import { toDiscoveryError } from './to-discovery-error.js';
+import { validateService, validateServiceName } from './validate.js';
+
+export interface DiscoveryConfig {
+  /** A provider object, or the name of one to load: static (default), etcd, consul, kubernetes (k8s), dns. */
+  provider?: Provider | ProviderName;
+  /** Options for the provider loaded by name, under its name. */
+  static?: StaticProviderOptions;
+  etcd?: Record<string, unknown>;
+  consul?: Record<string, unknown>;
+  kubernetes?: Record<string, unknown>;
+  dns?: Record<string, unknown>;
+  /** Balancer for `service()` and `resolve()`: a registered name, a factory, or an object. Default round_robin. */
+  balancer?: BalancerSpec;
+  /** How long a snapshot read without a watch is fresh. Default 10s. */
+  cacheTtl?: Duration;
+  /** How long the last good snapshot is served while the backend fails. Default: for ever. */
+  maxStale?: Duration;
+  /** Run local health checks for registrations where the backend does not. Default true. */
+  healthCheck?: boolean;
+  /** The name this process registers under when `register()` is given none. */
+  serviceName?: string;
+  /** Deadline for deregistering everything in `close()`. Default 5s. */
+  closeTimeout?: Duration;
+  /** pino-compatible; silent by default. */
+  logger?: Logger;
+  /** Probes for the local health agent beyond the registered ones (`grpc` from @disco/grpc-resolver). */
+  probes?: Partial<Record<ProbeKind, HealthProbe>>;
+  /** Environment used for provider-specific variables (set by `configFromEnv`). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface FilterOptions {
+  /** Only instances carrying every one of these tags. */
+  tags?: readonly string[];
+  /** Leave out unhealthy instances. Default true. */
+  healthyOnly?: boolean;
+}
+
+export interface ServiceOptions extends FilterOptions {
+  /** This handle's balancer (default: the Discovery's). */
+  balancer?: BalancerSpec;
+  balancerOptions?: Record<string, unknown>;
+}
+
+export interface DiscoveryEvents {
+  /** A read or watch failed: what you hold may be stale (it keeps being served up to maxStale). */
+  error: { readonly error: DiscoveryError; readonly service?: string };
+  /** Something the provider reported: a skipped record, a lost lease, a reconnect. */
+  provider: ProviderEvent;
+  /** A local health check result for one of this process's registrations. */
+  health: { readonly serviceId: string; readonly name: string; readonly status: HealthStatus; readonly changed: boolean };
+}
+
+interface Registration {
+  service: Service;
+  agent: HealthAgent | undefined;
+}
+
+/** What users hold. Create with {@link createDiscovery}. */
+export class Discovery implements AsyncDisposable {
+  readonly #config: DiscoveryConfig;
+  readonly #logger: Logger;
+  readonly #events: Emitter<DiscoveryEvents>;
+  readonly #host: CacheHost;
+  readonly #entries = new Map<string, CacheEntry>();
+  readonly #registrations = new Map<string, Registration>();
+  readonly #handles = new Set<ServiceHandle>();
+  readonly #resolvers = new Map<string, Promise<Balancer>>();
+  readonly #onClose = new Set<() => void>();
+  #provider: Promise<Provider> | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** @internal use createDiscovery() */
+  constructor(config: DiscoveryConfig = {}) {
+    this.#config = config;
+    this.#logger = config.logger ?? silentLogger;
+    this.#events = new Emitter((error) => this.#logger.error({ err: error }, 'disco: an event listener threw'));
+    const ttlMs = parseDuration(config.cacheTtl ?? '10s', 'cacheTtl');
+    const maxStaleMs = config.maxStale === undefined ? Infinity : parseDuration(config.maxStale, 'maxStale');
+    if (config.serviceName !== undefined) validateServiceName(config.serviceName);
+    if (config.provider !== undefined && typeof config.provider !== 'string' && typeof config.provider?.discover !== 'function') {
+      throw new ConfigError('provider must be a provider object or one of: static, etcd, consul, kubernetes, k8s, dns', 'provider');
+    }
+    this.#host = {
+      provider: () => this.#getProvider(),
+      reportError: (service, error) => this.#reportError(error, service),
+      ttlMs,
+      maxStaleMs,
+      now: () => performance.now(),
+      random: Math.random,
+    };
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** Subscribes to `error`, `provider` or `health` events. */
+  on<K extends keyof DiscoveryEvents>(type: K, listener: (event: DiscoveryEvents[K]) => void): Unsubscribe {
+    return this.#events.on(type, listener);
+  }
+
+  /** The provider (loaded on first use when named by string). */
+  provider(): Promise<Provider> {
+    this.#assertOpen();
+    return this.#getProvider();
+  }
+
+  /**
+   * Registers a service (validated first: every problem is listed). It is remembered, so
+   * `close()` takes it out again; where the backend runs no checks itself, the local health
+   * agent starts probing it.
+   */
+  async register(service: Service, options: OperationOptions = {}): Promise<void> {
+    this.#assertOpen();
+    const input = this.#config.serviceName !== undefined && (service as Partial<Service>).name === undefined ? { ...service, name: this.#config.serviceName } : service;
+    const valid = validateService(input);
+    throwIfAborted(options.signal, 'register');
+    const provider = await this.#getProvider();
+    const previous = this.#registrations.get(valid.id);
+    await provider.register(valid, { signal: options.signal, healthy: true });
+    if (previous?.agent) await previous.agent.stop();
+    const registration: Registration = { service: valid, agent: undefined };
+    this.#registrations.set(valid.id, registration);
+    registration.agent = this.#startAgent(provider, registration);
+    this.#logger.info({ service: valid.name, id: valid.id, endpoint: endpoint(valid) }, 'disco: registered');
+  }
+
+  /** Removes a registration and stops its health agent. Unknown ids are fine. */
+  async deregister(serviceId: string, options: OperationOptions = {}): Promise<void> {
+    this.#assertOpen();
+    const registration = this.#registrations.get(serviceId);
+    this.#registrations.delete(serviceId);
+    await registration?.agent?.stop();
+    const provider = await this.#getProvider();
+    await provider.deregister(serviceId, options);
+    if (registration) this.#logger.info({ id: serviceId }, 'disco: deregistered');
+  }
+
+  /** For registrations with a TTL check: report that the service is alive (or not). */
+  async heartbeat(serviceId: string, status: HealthStatus = 'passing'): Promise<void> {
+    this.#assertOpen();
+    const agent = this.#registrations.get(serviceId)?.agent;
+    if (!agent) throw new ConfigError(`heartbeat: "${serviceId}" is not a registration of this process with a local ttl check`, 'serviceId');
+    await agent.heartbeat(status);
+  }
+
+  /**
+   * Takes every registration of this process out of rotation before a shutdown:
+   * `deregister` removes them, `unhealthy` keeps them but marks them unhealthy.
+   */
+  async withdraw(mode: 'deregister' | 'unhealthy' = 'deregister'): Promise<void> {
+    this.#assertOpen();
+    const provider = await this.#getProvider();
+    const registrations = [...this.#registrations.values()];
+    await Promise.all(registrations.map((r) => r.agent?.stop()));
+    await Promise.all(
+      registrations.map(async (r) => {
+        if (mode === 'unhealthy') await provider.register(r.service, { healthy: false });
+        else {
+          await provider.deregister(r.service.id);
+          this.#registrations.delete(r.service.id);
+        }
+      }),
+    );
+  }
+
+  /** The instances of a service, through the cache. */
+  async discover(name: string, options: FilterOptions & OperationOptions = {}): Promise<readonly Instance[]> {
+    this.#assertOpen();
+    return this.#entry(validateServiceName(name)).read(this.#filter(options), options.signal);
+  }
+
+  /**
+   * Calls `listener` with the current state, then on every change (never twice with equal
+   * snapshots), or with `{error}` when what it holds may be stale. However many watch one
+   * service, the backend sees one watch.
+   */
+  watch(name: string, listener: WatchListener, options: FilterOptions & OperationOptions = {}): Unsubscribe {
+    this.#assertOpen();
+    const entry = this.#entry(validateServiceName(name));
+    throwIfAborted(options.signal, 'watch');
+    const unsubscribe = entry.subscribe(this.#filter(options), listener);
+    if (!options.signal) return unsubscribe;
+    const signal = options.signal;
+    const onAbort = () => unsubscribe();
+    signal.addEventListener('abort', onAbort, { once: true });
+    return () => {
+      signal.removeEventListener('abort', onAbort);
+      unsubscribe();
+    };
+  }
+
+  /**
+   * The service's snapshots as an async iterable: the current one first, then each change.
+   * A consumer slower than the changes gets the latest snapshot, not a backlog. Ends when
+   * `signal` aborts, the loop breaks, or the Discovery closes.
+   */
+  updates(name: string, options: FilterOptions & OperationOptions = {}): AsyncIterableIterator<readonly Instance[]> {
+    let latest: readonly Instance[] | undefined;
+    let waiting: ((result: IteratorResult<readonly Instance[]>) => void) | undefined;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      unsubscribe();
+      options.signal?.removeEventListener('abort', finish);
+      this.#onClose.delete(finish);
+      waiting?.({ done: true, value: undefined });
+      waiting = undefined;
+    };
+    const unsubscribe = this.watch(name, (event) => {
+      if (!('instances' in event)) return;
+      if (waiting) {
+        const resolve = waiting;
+        waiting = undefined;
+        resolve({ done: false, value: event.instances });
+      } else latest = event.instances;
+    }, { tags: options.tags, healthyOnly: options.healthyOnly });
+    options.signal?.addEventListener('abort', finish, { once: true });
+    this.#onClose.add(finish);
+    if (options.signal?.aborted) finish();
+    return {
+      next: () => {
+        if (latest) {
+          const value = latest;
+          latest = undefined;
+          return Promise.resolve({ done: false, value });
+        }
+        if (done) return Promise.resolve({ done: true, value: undefined });
+        return new Promise((resolve) => (waiting = resolve));
+      },
+      return: () => {
+        finish();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** One instance through the balancer; `ERR_NO_INSTANCES` when there is none. */
+  async resolve(name: string, options: FilterOptions & OperationOptions & { context?: PickContext } = {}): Promise<Instance> {
+    const instances = await this.discover(name, options);
+    let balancer = this.#resolvers.get(name);
+    if (!balancer) {
+      balancer = createBalancer(this.#config.balancer ?? roundRobin);
+      this.#resolvers.set(name, balancer);
+      balancer.catch(() => this.#resolvers.delete(name));
+    }
+    const instance = (await balancer).pick(instances, options.context);
+    if (!instance) throw new NoInstancesError(name, instances.length === 0 ? 'no healthy instance is registered' : 'the balancer chose none');
+    return instance;
+  }
+
+  /** A live handle: `await handle.ready`, then `handle.pick()` synchronously. Close it when done. */
+  service(name: string, options: ServiceOptions = {}): ServiceHandle {
+    this.#assertOpen();
+    const entry = this.#entry(validateServiceName(name));
+    const balancer = createBalancer(options.balancer ?? this.#config.balancer ?? roundRobin, options.balancerOptions);
+    const handle = new ServiceHandle(name, entry, this.#filter(options), balancer, (h) => this.#handles.delete(h));
+    this.#handles.add(handle);
+    return handle;
+  }
+
+  /**
+   * Deregisters everything this process registered (bounded by `closeTimeout`), stops
+   * watches, agents and timers, and closes the provider. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(): Promise<void> {
+    const registrations = [...this.#registrations.values()];
+    this.#registrations.clear();
+    await Promise.all(registrations.map((r) => r.agent?.stop()));
+    const provider = this.#provider ? await this.#provider.catch(() => undefined) : undefined;
+    if (provider && registrations.length > 0) {
+      const ms = parseDuration(this.#config.closeTimeout ?? '5s', 'closeTimeout');
+      const signal = AbortSignal.timeout(ms);
+      const results = await Promise.allSettled(registrations.map((r) => provider.deregister(r.service.id, { signal })));
+      for (const [i, result] of results.entries()) {
+        if (result.status === 'rejected') {
+          const error = signal.aborted ? new TimeoutError(`deregistering "${registrations[i]!.service.id}" on close`, ms) : toDiscoveryError(result.reason, provider.name);
+          this.#reportError(error);
+        }
+      }
+    }
+    for (const handle of [...this.#handles]) handle.close();
+    for (const finish of [...this.#onClose]) finish();
+    for (const entry of this.#entries.values()) entry.close();
+    this.#entries.clear();
+    this.#resolvers.clear();
+    if (provider) await provider.close();
+    this.#events.clear();
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw new ClosedError();
+  }
+
+  #getProvider(): Promise<Provider> {
+    if (this.#provider) return this.#provider;
+    const spec = this.#config.provider ?? 'static';
+    this.#provider = (async () => {
+      const provider = typeof spec === 'string' ? await loadProvider(spec, this.#config, { logger: this.#logger, env: this.#config.env ?? process.env }) : spec;
+      provider.onEvent?.((event) => {
+        if (event.error) this.#logger.warn({ service: event.service, code: event.error.code, type: event.type }, `disco: ${event.message}`);
+        this.#events.emit('provider', event);
+      });
+      return provider;
+    })();
+    // Loading failures surface on the calls that need the provider; don't leave it unobserved.
+    this.#provider.catch(() => {});
+    return this.#provider;
+  }
+
+  #entry(name: string): CacheEntry {
+    let entry = this.#entries.get(name);
+    if (!entry) this.#entries.set(name, (entry = new CacheEntry(name, this.#host)));
+    return entry;
+  }
+
+  #filter(options: FilterOptions): InstanceFilter {
+    const healthyOnly = options.healthyOnly ?? true;
+    if (healthyOnly && (!options.tags || options.tags.length === 0)) return healthyFilter;
+    return Object.freeze({ healthyOnly, tags: options.tags ? Object.freeze([...options.tags]) : undefined });
+  }
+
+  #reportError(error: DiscoveryError, service?: string): void {
+    const heard = this.#events.emit('error', service === undefined ? { error } : { error, service });
+    if (!heard) this.#logger.warn({ service, code: error.code }, `disco: ${error.message}`);
+  }
+
+  #startAgent(provider: Provider, registration: Registration): HealthAgent | undefined {
+    const { service } = registration;
+    const check = service.health;
+    if (!check || this.#config.healthCheck === false || provider.capabilities.serverHealthChecks) return undefined;
+    let probe: { kind: string; target: string; run: HealthProbe } | undefined;
+    if (check.ttl === undefined) {
+      const kind = (['http', 'tcp', 'grpc'] as const).find((k) => check[k] !== undefined)!;
+      const run = this.#config.probes?.[kind] ?? getProbe(kind);
+      if (!run) {
+        const hint = kind === 'grpc' ? ' (install @disco/grpc-resolver and call registerGrpcProbe(), or pass probes: { grpc })' : '';
+        this.#reportError(new ConfigError(`no probe for "${kind}" health checks is available${hint}; "${service.id}" is registered without a local check`, 'health'));
+        return undefined;
+      }
+      probe = { kind, target: check[kind]!, run };
+    }
+    const agent = new HealthAgent(check, probe, {
+      setHealthy: (healthy) => provider.register(service, { healthy }),
+      remove: () => provider.deregister(service.id),
+      observe: (status, changed) => {
+        if (changed) this.#logger.info({ id: service.id, status }, 'disco: health changed');
+        this.#events.emit('health', { serviceId: service.id, name: service.name, status, changed });
+      },
+      fail: (error) => this.#reportError(toDiscoveryError(error, provider.name), service.name),
+    });
+    agent.start();
+    return agent;
+  }
+}
+
+/** Creates a Discovery. Nothing connects until the first call; a provider named by string is loaded then. */
+export function createDiscovery(config: DiscoveryConfig = {}): Discovery {
+  return new Discovery(config);
+}

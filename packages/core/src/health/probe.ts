@@ -1,0 +1,31 @@
+import type { HealthCheck } from '../service.js';
+
+/** Consul's vocabulary: warning still takes traffic, critical does not. */
+export type HealthStatus = 'passing' | 'warning' | 'critical';
+
+export interface ProbeOptions {
+  /** Give up (critical) after this long. */
+  readonly timeoutMs: number;
+  /** Fires when the agent stops; the probe must release its socket. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Runs one check against `target` (the value of the check's field: a URL for http,
+ * "host:port" for tcp, "host:port[/service]" for grpc) and says how it went. Never throws:
+ * a failure is `critical`.
+ */
+export type HealthProbe = (target: string, options: ProbeOptions) => Promise<HealthStatus>;
+
+export type ProbeKind = Exclude<keyof HealthCheck, 'ttl' | 'interval' | 'timeout' | 'deregisterAfter' | 'successBeforePassing' | 'failuresBeforeCritical'>;
+
+const probes = new Map<string, HealthProbe>();
+
+/** Makes checks of this kind runnable by the local health agent (`grpc` comes from @disco/grpc-resolver). */
+export function registerProbe(kind: ProbeKind, probe: HealthProbe): void {
+  probes.set(kind, probe);
+}
+
+export function getProbe(kind: string): HealthProbe | undefined {
+  return probes.get(kind);
+}

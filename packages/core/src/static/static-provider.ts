@@ -1,0 +1,152 @@
+import { throwIfAborted } from '../abort.js';
+import { ClosedError, ConfigError, type InvalidRecordError } from '../errors.js';
+import type { OperationOptions, Provider, ProviderEvent, RegisterOptions, Unsubscribe, WatchListener } from '../provider.js';
+import { instanceFromService, type Instance, type Service } from '../service.js';
+import { validateService, validateServiceName } from '../validate.js';
+import { StaticFile } from './static-file.js';
+import { parseCompactInstances, parseStaticServices, type StaticServices } from './static-records.js';
+
+export interface StaticProviderOptions {
+  /** Fixed instances by service name. */
+  services?: StaticServices;
+  /** The compact form `name=host:port,host:port;name2=host:port` (DISCOVERY_STATIC_INSTANCES). */
+  instances?: string;
+  /** A JSON file of services, watched for changes (DISCOVERY_STATIC_FILE). */
+  file?: string;
+}
+
+/**
+ * Services from configuration, from a watched JSON file, and from in-process registration —
+ * so local development and tests can register, discover and watch without any server.
+ * Registered instances win over configured ones with the same id.
+ */
+export class StaticProvider implements Provider {
+  readonly name = 'static';
+  readonly capabilities = Object.freeze({ register: true, watch: true, serverHealthChecks: false });
+  readonly #configured: Map<string, Instance[]>;
+  #fromFile = new Map<string, Instance[]>();
+  readonly #registered = new Map<string, Map<string, Instance>>();
+  readonly #watchers = new Map<string, Set<WatchListener>>();
+  readonly #eventListeners = new Set<(event: ProviderEvent) => void>();
+  readonly #file: StaticFile | undefined;
+  #fileReady: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: StaticProviderOptions = {}) {
+    const services = { ...(options.instances ? parseCompactInstances(options.instances) : {}), ...options.services };
+    const { byName, problems } = parseStaticServices(services, 'static.services');
+    if (problems.length > 0) throw new ConfigError(`static provider: ${problems.map((p) => p.message).join('; ')}`, 'static.services');
+    this.#configured = byName;
+    if (options.file) {
+      this.#file = new StaticFile(
+        options.file,
+        ({ byName, problems }) => {
+          const before = this.#fromFile;
+          this.#fromFile = byName;
+          for (const problem of problems) this.#report(problem);
+          for (const name of new Set([...before.keys(), ...byName.keys()])) this.#notify(name);
+        },
+        (error) => {
+          this.#report(error);
+          for (const listeners of this.#watchers.values()) for (const listener of [...listeners]) listener({ error });
+        },
+      );
+    }
+  }
+
+  async register(service: Service, options: RegisterOptions = {}): Promise<void> {
+    this.#assertOpen();
+    const valid = validateService(service);
+    throwIfAborted(options.signal, 'register');
+    this.#removeId(valid.id, valid.name);
+    let byId = this.#registered.get(valid.name);
+    if (!byId) this.#registered.set(valid.name, (byId = new Map()));
+    byId.set(valid.id, instanceFromService(valid, options.healthy ?? true));
+    this.#notify(valid.name);
+  }
+
+  async deregister(serviceId: string, options: OperationOptions = {}): Promise<void> {
+    this.#assertOpen();
+    throwIfAborted(options.signal, 'deregister');
+    this.#removeId(serviceId);
+  }
+
+  async discover(name: string, options: OperationOptions = {}): Promise<Instance[]> {
+    this.#assertOpen();
+    validateServiceName(name);
+    throwIfAborted(options.signal, 'discover');
+    await this.#loadFile();
+    return this.#snapshot(name);
+  }
+
+  watch(name: string, listener: WatchListener, options: OperationOptions = {}): Unsubscribe {
+    this.#assertOpen();
+    validateServiceName(name);
+    throwIfAborted(options.signal, 'watch');
+    let listeners = this.#watchers.get(name);
+    if (!listeners) this.#watchers.set(name, (listeners = new Set()));
+    listeners.add(listener);
+    void this.#loadFile().then(() => {
+      if (listeners.has(listener)) listener({ instances: this.#snapshot(name) });
+    });
+    const unsubscribe = () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.#watchers.get(name) === listeners) this.#watchers.delete(name);
+      options.signal?.removeEventListener('abort', unsubscribe);
+    };
+    options.signal?.addEventListener('abort', unsubscribe, { once: true });
+    return unsubscribe;
+  }
+
+  onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
+    this.#eventListeners.add(listener);
+    return () => this.#eventListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#file?.close();
+    this.#watchers.clear();
+    this.#eventListeners.clear();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError('static provider');
+  }
+
+  #loadFile(): Promise<void> {
+    if (!this.#file) return Promise.resolve();
+    this.#fileReady ??= this.#file.start();
+    return this.#fileReady;
+  }
+
+  #snapshot(name: string): Instance[] {
+    const byId = new Map<string, Instance>();
+    for (const instance of this.#configured.get(name) ?? []) byId.set(instance.id, instance);
+    for (const instance of this.#fromFile.get(name) ?? []) byId.set(instance.id, instance);
+    for (const instance of this.#registered.get(name)?.values() ?? []) byId.set(instance.id, instance);
+    return [...byId.values()];
+  }
+
+  #removeId(id: string, keepName?: string): void {
+    for (const [name, byId] of this.#registered) {
+      if (name !== keepName && byId.delete(id)) this.#notify(name);
+    }
+  }
+
+  #notify(name: string): void {
+    const listeners = this.#watchers.get(name);
+    if (!listeners || listeners.size === 0) return;
+    const instances = this.#snapshot(name);
+    for (const listener of [...listeners]) listener({ instances });
+  }
+
+  #report(error: InvalidRecordError): void {
+    const event: ProviderEvent = { type: 'invalid-record', message: error.message, error };
+    for (const listener of this.#eventListeners) listener(event);
+  }
+}
+
+export function staticProvider(options: StaticProviderOptions = {}): StaticProvider {
+  return new StaticProvider(options);
+}
