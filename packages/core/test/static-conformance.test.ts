@@ -1,0 +1,4 @@
+import { staticProvider } from '@disco/core';
+import { describeProvider } from '@disco/testing';
+
+describeProvider('static', () => staticProvider());

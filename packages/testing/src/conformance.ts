@@ -1,0 +1,269 @@
+import { createDiscovery, isDiscoveryError, type Instance, type Provider, type Service, type WatchEvent } from '@disco/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './ports.js';
+
+/** How a read-only backend (Kubernetes, DNS) gains and loses instances in the suite. */
+export interface ConformanceBackend {
+  add(service: Service): Promise<void>;
+  remove(name: string, id: string): Promise<void>;
+  setHealthy(name: string, id: string, healthy: boolean): Promise<void>;
+}
+
+export type RoundTripField = 'tags' | 'metadata' | 'weight' | 'version' | 'zone';
+
+export interface ConformanceOptions {
+  /** For providers that cannot register; default: the provider's own register/deregister. */
+  backend?: ConformanceBackend;
+  /** How long a change may take to reach a watcher. Default 5s. */
+  settleTimeoutMs?: number;
+  /** What an unhealthy instance looks like: still listed with `healthy: false` (default), or gone. */
+  unhealthy?: 'flag' | 'remove';
+  /** Instance fields the backend carries; default all. */
+  fields?: readonly RoundTripField[];
+  /** Address to register instances under (default 127.0.0.1). */
+  address?: string;
+  /** Check that close() leaves no socket or timer behind (default true). */
+  leakCheck?: boolean;
+}
+
+let counter = 0;
+const unique = (what: string) => `conf-${what}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+
+/** Records a watch's events and waits for the one a test expects. */
+class Recorder {
+  readonly events: WatchEvent[] = [];
+  readonly listener = (event: WatchEvent) => void this.events.push(event);
+  snapshots(): (readonly Instance[])[] {
+    return this.events.flatMap((e) => ('instances' in e ? [e.instances] : []));
+  }
+  last(): readonly Instance[] | undefined {
+    return this.snapshots().at(-1);
+  }
+  async until(test: (instances: readonly Instance[]) => boolean, timeoutMs: number, what: string): Promise<readonly Instance[]> {
+    await waitFor(() => {
+      const last = this.last();
+      return last !== undefined && test(last);
+    }, { timeoutMs, what });
+    return this.last()!;
+  }
+}
+
+const ids = (instances: readonly Instance[]) => instances.map((i) => i.id).sort();
+
+/** Wraps a provider to count backend watches; its close leaves the real provider open. */
+function counting(provider: Provider) {
+  const counts = { watches: 0, unwatches: 0 };
+  const proxy: Provider = {
+    name: provider.name,
+    capabilities: provider.capabilities,
+    register: (s, o) => provider.register(s, o),
+    deregister: (id, o) => provider.deregister(id, o),
+    discover: (n, o) => provider.discover(n, o),
+    watch: (n, l, o) => {
+      counts.watches++;
+      const stop = provider.watch(n, l, o);
+      return () => {
+        counts.unwatches++;
+        stop();
+      };
+    },
+    close: async () => {},
+  };
+  return { proxy, counts };
+}
+
+/**
+ * The provider conformance suite: every provider package runs it against its own backend.
+ * `makeProvider` is called once for the shared provider and once more for the close test.
+ */
+export function describeProvider(name: string, makeProvider: () => Provider | Promise<Provider>, options: ConformanceOptions = {}): void {
+  const settle = options.settleTimeoutMs ?? 5_000;
+  const fields = new Set(options.fields ?? ['tags', 'metadata', 'weight', 'version', 'zone']);
+  const address = options.address ?? '127.0.0.1';
+
+  describe(`provider conformance: ${name}`, () => {
+    let provider: Provider;
+    const services = new Map<string, Service>();
+    let backend: ConformanceBackend;
+    let port = 20_000;
+
+    beforeAll(async () => {
+      provider = await makeProvider();
+      backend = options.backend ?? {
+        add: async (service) => {
+          services.set(service.id, service);
+          await provider.register(service);
+        },
+        remove: async (_name, id) => provider.deregister(id),
+        setHealthy: async (_name, id, healthy) => provider.register(services.get(id)!, { healthy }),
+      };
+    });
+    afterAll(async () => {
+      await provider?.close();
+    });
+
+    const service = (svcName: string, extra: Partial<Service> = {}): Service => ({
+      id: unique('id'),
+      name: svcName,
+      address,
+      port: port++,
+      ...extra,
+    });
+
+    it('discover returns what was added, with its fields', async () => {
+      const svc = unique('svc');
+      const full = service(svc, { tags: ['blue', 'v2'], metadata: { team: 'core', build: '42' }, weight: 3, version: '2.1.0', zone: 'zone-a' });
+      await backend.add(full);
+      let found: Instance | undefined;
+      await waitFor(async () => (found = (await provider.discover(svc)).find((i) => i.id === full.id)) !== undefined, { timeoutMs: settle, what: 'the instance to be discoverable' });
+      expect(found).toMatchObject({ name: svc, address: full.address, port: full.port, healthy: true });
+      expect(Object.isFrozen(found)).toBe(true);
+      if (fields.has('tags')) expect([...found!.tags].sort()).toEqual(['blue', 'v2']);
+      if (fields.has('metadata')) expect(found!.metadata).toMatchObject({ team: 'core', build: '42' });
+      if (fields.has('weight')) expect(found!.weight).toBe(3);
+      if (fields.has('version')) expect(found!.version).toBe('2.1.0');
+      if (fields.has('zone')) expect(found!.zone).toBe('zone-a');
+      await backend.remove(svc, full.id);
+    });
+
+    it('discover of a service nobody registered is empty', async () => {
+      expect(await provider.discover(unique('nobody'))).toEqual([]);
+    });
+
+    it('watch sends the current state first, then the add, then the removal', async () => {
+      const svc = unique('svc');
+      const first = service(svc);
+      await backend.add(first);
+      await waitFor(async () => (await provider.discover(svc)).length === 1, { timeoutMs: settle, what: 'first instance' });
+      const recorder = new Recorder();
+      const stop = provider.watch(svc, recorder.listener);
+      try {
+        expect(ids(await recorder.until((s) => s.length === 1, settle, 'the current state'))).toEqual([first.id]);
+        const second = service(svc);
+        await backend.add(second);
+        expect(ids(await recorder.until((s) => s.length === 2, settle, 'the add'))).toEqual([first.id, second.id].sort());
+        await backend.remove(svc, first.id);
+        expect(ids(await recorder.until((s) => s.length === 1, settle, 'the removal'))).toEqual([second.id]);
+        await backend.remove(svc, second.id);
+        await recorder.until((s) => s.length === 0, settle, 'the last removal');
+      } finally {
+        stop();
+      }
+    });
+
+    it('a health flip reaches watchers', async () => {
+      const svc = unique('svc');
+      const one = service(svc);
+      await backend.add(one);
+      const recorder = new Recorder();
+      const stop = provider.watch(svc, recorder.listener);
+      try {
+        await recorder.until((s) => s.some((i) => i.id === one.id && i.healthy), settle, 'the healthy instance');
+        await backend.setHealthy(svc, one.id, false);
+        if (options.unhealthy === 'remove') await recorder.until((s) => !s.some((i) => i.id === one.id), settle, 'the unhealthy instance to leave');
+        else await recorder.until((s) => s.some((i) => i.id === one.id && !i.healthy), settle, 'the instance marked unhealthy');
+        await backend.setHealthy(svc, one.id, true);
+        await recorder.until((s) => s.some((i) => i.id === one.id && i.healthy), settle, 'the instance healthy again');
+      } finally {
+        stop();
+        await backend.remove(svc, one.id);
+      }
+    });
+
+    it('many subscribers share one backend watch, and never see two equal snapshots in a row', async () => {
+      const svc = unique('svc');
+      const { proxy, counts } = counting(provider);
+      const discovery = createDiscovery({ provider: proxy });
+      const recorders = Array.from({ length: 20 }, () => new Recorder());
+      const stops = recorders.map((r) => discovery.watch(svc, r.listener, { healthyOnly: false }));
+      const one = service(svc);
+      try {
+        await backend.add(one);
+        for (const r of recorders) await r.until((s) => s.length === 1, settle, 'each subscriber to see the add');
+        expect(counts.watches).toBe(1);
+        await backend.setHealthy(svc, one.id, true); // a write that changes nothing
+        await backend.add(one); // an idempotent re-add
+        const other = service(svc);
+        await backend.add(other);
+        for (const r of recorders) await r.until((s) => s.length === 2, settle, 'each subscriber to see the second add');
+        for (const r of recorders) {
+          const snaps = r.snapshots();
+          for (let i = 1; i < snaps.length; i++) expect(ids(snaps[i]!)).not.toEqual(ids(snaps[i - 1]!));
+        }
+        await backend.remove(svc, other.id);
+      } finally {
+        for (const stop of stops) stop();
+        expect(counts.unwatches).toBe(1);
+        await discovery.close();
+        await backend.remove(svc, one.id);
+      }
+    });
+
+    it('honours abort signals', async () => {
+      const aborted = AbortSignal.abort();
+      await expect(provider.discover(unique('svc'), { signal: aborted })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+      if (provider.capabilities.register) {
+        await expect(provider.register(service(unique('svc')), { signal: aborted })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+      }
+      const svc = unique('svc');
+      const controller = new AbortController();
+      const recorder = new Recorder();
+      provider.watch(svc, recorder.listener, { signal: controller.signal });
+      await recorder.until(() => true, settle, 'the first snapshot');
+      controller.abort();
+      const seen = recorder.events.length;
+      const late = service(svc);
+      await backend.add(late);
+      await waitFor(async () => (await provider.discover(svc)).length === 1, { timeoutMs: settle, what: 'the add' });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(recorder.events.length).toBe(seen);
+      await backend.remove(svc, late.id);
+    });
+
+    it('rejects bad input with typed errors', async () => {
+      await expect(provider.discover('')).rejects.toMatchObject({ code: 'ERR_INVALID_SERVICE' });
+      if (provider.capabilities.register) {
+        const error = await provider.register({ id: '', name: 'x', address: 'not an address!', port: 70_000 }).catch((e: unknown) => e);
+        expect(isDiscoveryError(error, 'ERR_INVALID_SERVICE')).toBe(true);
+        expect((error as Error).message).toMatch(/id/);
+        expect((error as Error).message).toMatch(/port/);
+        await expect(provider.deregister(unique('never-registered'))).resolves.toBeUndefined();
+      } else {
+        await expect(provider.register(service(unique('svc')))).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
+        await expect(provider.deregister('x')).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
+      }
+    });
+
+    it('close releases everything and later calls reject with ERR_CLOSED', async () => {
+      const baseline = resources();
+      const own = await makeProvider();
+      const svc = unique('svc');
+      const recorder = new Recorder();
+      const stop = own.watch(svc, recorder.listener);
+      await recorder.until(() => true, settle, 'the first snapshot');
+      if (own.capabilities.register) await own.register(service(svc));
+      await own.discover(svc);
+      stop();
+      await own.close();
+      await expect(own.discover(svc)).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+      if (options.leakCheck !== false) {
+        await waitFor(() => leaked(baseline).length === 0, { timeoutMs: 5_000, what: `no resources left after close (left: ${leaked(baseline).join(', ')})` }).catch(() => {
+          throw new Error(`close() left resources behind: ${leaked(baseline).join(', ')}`);
+        });
+      }
+    });
+  });
+}
+
+const watched = ['TCPSocketWrap', 'TCPWRAP', 'Timeout', 'FSEventWrap', 'UDPWRAP', 'PipeWrap'];
+
+function resources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const type of process.getActiveResourcesInfo()) if (watched.includes(type)) counts.set(type, (counts.get(type) ?? 0) + 1);
+  return counts;
+}
+
+function leaked(baseline: Map<string, number>): string[] {
+  const now = resources();
+  return [...now].filter(([type, n]) => n > (baseline.get(type) ?? 0)).map(([type, n]) => `${n - (baseline.get(type) ?? 0)} ${type}`);
+}
