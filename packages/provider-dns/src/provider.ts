@@ -1,0 +1,167 @@
+import {
+  abortable,
+  ClosedError,
+  isDiscoveryError,
+  ProviderUnavailableError,
+  reconcile,
+  silentLogger,
+  throwIfAborted,
+  UnsupportedError,
+  validateServiceName,
+  type DiscoveryError,
+  type Instance,
+  type Logger,
+  type OperationOptions,
+  type Provider,
+  type ProviderEvent,
+  type Unsubscribe,
+  type WatchListener,
+} from '@disco/core';
+import { lookupService, type LookupResult } from './lookup.js';
+import { resolveSettings, type DnsProviderOptions, type DnsSettings } from './options.js';
+import { Resolver } from './resolver.js';
+import { ServiceWatch } from './service-watch.js';
+
+function toDiscoveryError(error: unknown): DiscoveryError {
+  if (isDiscoveryError(error)) return error;
+  return new ProviderUnavailableError('dns', error instanceof Error ? error.message : String(error), { cause: error });
+}
+
+/**
+ * Discovery through DNS: SRV records (RFC 2782) or A/AAAA records, polled at the pace of
+ * their TTLs. Read-only: services are registered in the DNS server (e.g. Consul) itself.
+ */
+export class DnsProvider implements Provider {
+  readonly name = 'dns';
+  readonly capabilities = Object.freeze({ register: false, watch: true, serverHealthChecks: false });
+  readonly settings: DnsSettings;
+  readonly #resolver: Resolver;
+  readonly #logger: Logger;
+  readonly #closing = new AbortController();
+  readonly #watches = new Map<string, ServiceWatch>();
+  readonly #inflight = new Map<string, Promise<LookupResult>>();
+  readonly #eventListeners = new Set<(event: ProviderEvent) => void>();
+  /** Problems already reported per service, so a bad record is reported once, not every poll. */
+  readonly #reported = new Map<string, Set<string>>();
+
+  constructor(options: DnsProviderOptions = {}, logger: Logger = silentLogger) {
+    this.settings = resolveSettings(options);
+    this.#logger = logger;
+    this.#resolver = new Resolver(this.settings.servers, this.settings.timeoutMs, this.#closing.signal);
+  }
+
+  get #closed(): boolean {
+    return this.#closing.signal.aborted;
+  }
+
+  async register(service: { name?: unknown }): Promise<void> {
+    this.#assertOpen();
+    const name = typeof service?.name === 'string' ? `"${service.name}"` : 'services';
+    throw new UnsupportedError(
+      `the dns provider is read-only and cannot register ${name}: register in the DNS server instead ` +
+        '(in Consul, whose DNS interface then serves <name>.service.consul; or as SRV records of your zone)',
+    );
+  }
+
+  async deregister(serviceId: string): Promise<void> {
+    this.#assertOpen();
+    throw new UnsupportedError(
+      `the dns provider is read-only and cannot deregister "${serviceId}": deregister in the DNS server instead (Consul, or your zone's SRV records)`,
+    );
+  }
+
+  async discover(name: string, options: OperationOptions = {}): Promise<Instance[]> {
+    this.#assertOpen();
+    validateServiceName(name);
+    throwIfAborted(options.signal, `discover("${name}")`);
+    const watched = this.#watches.get(name)?.fresh;
+    if (watched) return [...watched];
+    let lookup = this.#inflight.get(name);
+    if (!lookup) {
+      // One lookup per name however many callers; a caller's abort only stops its own wait.
+      lookup = this.#lookup(name, this.#closing.signal).finally(() => this.#inflight.delete(name));
+      this.#inflight.set(name, lookup);
+    }
+    const result = await abortable(lookup, options.signal, `discover("${name}")`);
+    return [...reconcile(undefined, result.instances)];
+  }
+
+  watch(name: string, listener: WatchListener, options: OperationOptions = {}): Unsubscribe {
+    if (this.#closed || options.signal?.aborted) {
+      const error = this.#closed ? new ClosedError('dns provider') : toDiscoveryError(options.signal?.reason);
+      queueMicrotask(() => listener({ error }));
+      return () => {};
+    }
+    validateServiceName(name);
+    let watch = this.#watches.get(name);
+    if (!watch) {
+      watch = new ServiceWatch(
+        (signal) => this.#lookup(name, signal),
+        this.settings,
+        this.#closing.signal,
+        (error) => this.#logger.error({ err: error, service: name }, 'dns provider: a watch listener threw'),
+        toDiscoveryError,
+      );
+      this.#watches.set(name, watch);
+    }
+    watch.add(listener);
+    const current = watch;
+    const unsubscribe = () => {
+      options.signal?.removeEventListener('abort', unsubscribe);
+      current.delete(listener);
+      if (current.size === 0 && this.#watches.get(name) === current) {
+        current.stop();
+        this.#watches.delete(name);
+      }
+    };
+    options.signal?.addEventListener('abort', unsubscribe, { once: true });
+    return unsubscribe;
+  }
+
+  onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
+    this.#eventListeners.add(listener);
+    return () => {
+      this.#eventListeners.delete(listener);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closing.abort();
+    for (const watch of this.#watches.values()) watch.stop();
+    this.#watches.clear();
+    this.#eventListeners.clear();
+    this.#reported.clear();
+    // In-flight queries were aborted with the signal; wait for them to let go of their sockets.
+    await Promise.allSettled([...this.#inflight.values()]);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError('dns provider');
+  }
+
+  async #lookup(name: string, signal: AbortSignal): Promise<LookupResult> {
+    const result = await lookupService(this.#resolver, this.settings, name, signal);
+    this.#report(name, result);
+    return result;
+  }
+
+  #report(service: string, result: LookupResult): void {
+    const before = this.#reported.get(service);
+    const now = new Set(result.problems.map((p) => p.message));
+    if (now.size === 0) this.#reported.delete(service);
+    else this.#reported.set(service, now);
+    for (const error of result.problems) {
+      if (before?.has(error.message)) continue;
+      this.#logger.warn({ err: error, service }, error.message);
+      const event: ProviderEvent = { type: 'invalid-record', message: error.message, service, error };
+      for (const listener of [...this.#eventListeners]) {
+        try {
+          listener(event);
+        } catch (thrown) {
+          this.#logger.error({ err: thrown }, 'dns provider: an event listener threw');
+        }
+      }
+    }
+  }
+}
