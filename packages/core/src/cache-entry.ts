@@ -135,7 +135,8 @@ export class CacheEntry {
         this.#watchFed = true;
         this.#accept(event.instances);
       } else {
-        this.#fail(event.error);
+        // Providers should send DiscoveryErrors; wrap anything else rather than pass it on.
+        this.#fail(toDiscoveryError(event.error, 'provider'));
       }
     };
     this.#host.provider().then(

@@ -297,6 +297,12 @@ export class Discovery implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    // Stop everything that listens first, so nobody sees our own deregistrations as updates.
+    for (const handle of [...this.#handles]) handle.close();
+    for (const finish of [...this.#onClose]) finish();
+    for (const entry of this.#entries.values()) entry.close();
+    this.#entries.clear();
+    this.#resolvers.clear();
     const registrations = [...this.#registrations.values()];
     this.#registrations.clear();
     await Promise.all(registrations.map((r) => r.agent?.stop()));
@@ -312,11 +318,6 @@ export class Discovery implements AsyncDisposable {
         }
       }
     }
-    for (const handle of [...this.#handles]) handle.close();
-    for (const finish of [...this.#onClose]) finish();
-    for (const entry of this.#entries.values()) entry.close();
-    this.#entries.clear();
-    this.#resolvers.clear();
     if (provider) await provider.close();
     this.#events.clear();
   }

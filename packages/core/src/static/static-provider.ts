@@ -83,15 +83,20 @@ export class StaticProvider implements Provider {
     this.#assertOpen();
     validateServiceName(name);
     throwIfAborted(options.signal, 'watch');
-    let listeners = this.#watchers.get(name);
-    if (!listeners) this.#watchers.set(name, (listeners = new Set()));
-    listeners.add(listener);
+    let stopped = false;
+    // Subscribe once the file (if any) is loaded, so the first event is the full current state, sent once.
     void this.#loadFile().then(() => {
-      if (listeners.has(listener)) listener({ instances: this.#snapshot(name) });
+      if (stopped || this.#closed) return;
+      let listeners = this.#watchers.get(name);
+      if (!listeners) this.#watchers.set(name, (listeners = new Set()));
+      listeners.add(listener);
+      listener({ instances: this.#snapshot(name) });
     });
     const unsubscribe = () => {
-      listeners.delete(listener);
-      if (listeners.size === 0 && this.#watchers.get(name) === listeners) this.#watchers.delete(name);
+      stopped = true;
+      const listeners = this.#watchers.get(name);
+      listeners?.delete(listener);
+      if (listeners?.size === 0) this.#watchers.delete(name);
       options.signal?.removeEventListener('abort', unsubscribe);
     };
     options.signal?.addEventListener('abort', unsubscribe, { once: true });

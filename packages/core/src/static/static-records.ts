@@ -36,7 +36,7 @@ export function parseStaticServices(services: unknown, where: string): { byName:
     const instances: Instance[] = [];
     list.forEach((raw: unknown, index) => {
       const entry = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<StaticInstance>;
-      const id = entry.id ?? (typeof entry.address === 'string' && typeof entry.port === 'number' ? `${entry.address}:${entry.port}` : '');
+      const id = entry.id ?? `${String(entry.address)}:${String(entry.port)}`;
       const found = serviceProblems({ ...entry, id, name });
       if (entry.healthy !== undefined && typeof entry.healthy !== 'boolean') found.push('healthy must be true or false');
       if (found.length > 0) {
