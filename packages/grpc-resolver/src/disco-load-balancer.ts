@@ -132,11 +132,15 @@ export class DiscoLoadBalancer implements experimental.LoadBalancer {
   #useBalancer(config: DiscoLoadBalancingConfig): void {
     const previous = this.#config;
     this.#config = config;
-    if (previous && previous.sameBalancer(config) && (this.#balancer || this.#balancerRequest)) return;
+    if (previous && previous.sameBalancer(config) && previous.problem === config.problem && (this.#balancer || this.#balancerRequest)) return;
     const request = {};
     this.#balancerRequest = request;
     this.#balancer = undefined;
     this.#balancerError = undefined;
+    if (config.problem !== undefined) {
+      this.#balancerError = `disco: invalid load-balancing config: ${config.problem}`;
+      return;
+    }
     createBalancer(config.balancer, config.options).then(
       (balancer) => {
         if (this.#balancerRequest !== request || this.#destroyed) return;

@@ -6,7 +6,7 @@ import { registerDiscoLoadBalancer } from './disco-load-balancer.js';
 
 /** What the resolver needs of a Discovery: its `watch`. */
 export interface WatchSource {
-  watch(name: string, listener: WatchListener, options?: { tags?: string[] }): Unsubscribe;
+  watch(name: string, listener: WatchListener, options?: { tags?: readonly string[] }): Unsubscribe;
 }
 
 export interface DiscoveryResolverOptions {
@@ -74,7 +74,7 @@ class DiscoveryResolver implements experimental.Resolver {
         this.#latest = event;
         this.#schedule();
       };
-      this.#unsubscribe = binding.source.watch(name, listener, tags.length > 0 ? { tags: [...tags] } : {});
+      this.#unsubscribe = binding.source.watch(name, listener, tags.length > 0 ? { tags } : {});
       binding.resolvers.add(this);
     } catch (error) {
       this.#fail(error as Error);

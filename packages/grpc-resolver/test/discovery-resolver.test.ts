@@ -2,7 +2,7 @@ import { createInstance, isDiscoveryError, type Instance, type WatchListener } f
 import { waitFor } from '@disco/testing';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { registerDiscoveryResolver } from '@disco/grpc-resolver';
+import { registerDiscoveryResolver } from '../src/index.ts';
 import { callWho, clientFor, startServers, type TestServer } from './grpc-fixtures.ts';
 
 /** Just enough of a Discovery: a watch that sends the current snapshot at once, then changes. */
