@@ -3,3 +3,10 @@ export { findBinary, makeTempDir, removeDir, LaunchedProcess, type ProcessSpec }
 export { HttpDouble, readBody, sendJson, type RequestHandler } from './http-double.js';
 export { EtcdCluster, makeTestCertificates, type EtcdClusterOptions, type EtcdctlOptions, type EtcdMember, type EtcdTlsFiles, type TestCertificates } from './etcd-launcher.js';
 export { describeProvider, type ConformanceBackend, type ConformanceOptions, type RoundTripField } from './conformance.js';
+export { ConsulDouble, type ConsulDoubleOptions, type RecordedRequest } from './consul-double/consul-double.js';
+export type { Fault } from './consul-double/faults.js';
+export type { AclRule } from './consul-double/acl.js';
+export type { CheckStatus, ConsulCheck, ConsulNode, ConsulService, ServiceEntry } from './consul-double/types.js';
+export * from './k8s-double/index.js';
+export { Dnsmasq, type DnsmasqHost, type DnsmasqOptions, type DnsmasqRecords, type DnsmasqSrv } from './dnsmasq-launcher.js';
+export { dnsRecord, ScriptableDnsServer, type DnsQuery, type DnsRecord, type DnsScript, type DnsScriptReply } from './dns-server.js';

@@ -1,0 +1,145 @@
+import { AbortedError, InvalidServiceError, ProviderUnavailableError, createRedactor, type DiscoveryError } from '@disco/core';
+import pRetry from 'p-retry';
+import { Pool } from 'undici';
+import type { ResolvedOptions } from './options.js';
+
+export interface ConsulResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface RequestOptions {
+  /** Query string pairs; a `true` value is sent as a bare flag (`?passing`). */
+  query?: Record<string, string | number | true | undefined>;
+  body?: unknown;
+  signal?: AbortSignal | undefined;
+  /** Deadline for the answer (blocking queries pass wait + wait/16 + slack). */
+  timeoutMs?: number;
+  /** What this call does, for messages ("register web-1"). */
+  what: string;
+}
+
+/** An error that is worth another try (network trouble, 5xx, 429). */
+const retryable = new WeakSet<DiscoveryError>();
+export const isRetryable = (error: unknown): boolean => retryable.has(error as DiscoveryError);
+
+/**
+ * Consul's HTTP API over one keep-alive undici Pool. The token travels only in the
+ * `X-Consul-Token` header, never in a URL; every text that comes back from Consul or the
+ * network is run through a redactor before it reaches an error message.
+ */
+export class ConsulHttp {
+  readonly origin: string;
+  readonly redact: (text: string) => string;
+  readonly #pool: Pool;
+  readonly #options: ResolvedOptions;
+  readonly #headers: Record<string, string>;
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+    this.origin = options.socketPath ? `unix://${options.socketPath}` : options.origin;
+    this.redact = createRedactor([options.token]);
+    this.#headers = options.token ? { 'x-consul-token': options.token } : {};
+    this.#pool = new Pool(options.origin, {
+      // Each watch holds one connection for its blocking query, so connections are not capped.
+      connections: null,
+      keepAliveTimeout: 30_000,
+      ...(options.socketPath ? { socketPath: options.socketPath } : {}),
+      ...(options.tls ? { connect: { ...options.tls } } : {}),
+    });
+  }
+
+  /** One request, no retry. Resolves for every HTTP status; rejects for network trouble. */
+  async request(method: 'GET' | 'PUT', path: string, options: RequestOptions): Promise<ConsulResponse> {
+    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
+    const headers: Record<string, string> = { ...this.#headers };
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] = 'application/json';
+    }
+    try {
+      const response = await this.#pool.request({
+        method,
+        path: path + queryString({ dc: this.#options.datacenter, ns: this.#options.namespace, ...options.query }),
+        headers,
+        body,
+        signal: options.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const text = await response.body.text();
+      return { status: response.statusCode, headers: response.headers, body: text };
+    } catch (error) {
+      if (options.signal?.aborted) throw new AbortedError(options.what, { cause: options.signal.reason });
+      const failure = new ProviderUnavailableError('consul', `${options.what}: cannot reach the Consul agent at ${this.origin}: ${this.redact(describe(error))}`, { cause: error });
+      retryable.add(failure);
+      throw failure;
+    }
+  }
+
+  /**
+   * A request that must answer 2xx (404 too when `notFoundOk`), retried with jittered
+   * exponential backoff on network errors, 5xx and 429. Other answers become typed errors.
+   */
+  async call(method: 'GET' | 'PUT', path: string, options: RequestOptions & { notFoundOk?: boolean; need?: string }): Promise<ConsulResponse> {
+    return this.retry(async () => {
+      const response = await this.request(method, path, options);
+      if ((response.status >= 200 && response.status < 300) || (options.notFoundOk && response.status === 404)) return response;
+      throw this.fail(response, options.what, options.need);
+    }, options.signal, options.what);
+  }
+
+  /** Runs `attempt` again, with jittered exponential backoff, while it fails with a retryable error. */
+  async retry<T>(attempt: () => Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+    try {
+      return await pRetry(attempt, {
+        retries: this.#options.retries,
+        minTimeout: 100,
+        maxTimeout: 2_000,
+        randomize: true,
+        signal,
+        shouldRetry: ({ error }) => isRetryable(error),
+      });
+    } catch (error) {
+      if (signal?.aborted) throw new AbortedError(what, { cause: signal.reason });
+      throw error;
+    }
+  }
+
+  /** The typed error for a non-2xx answer. */
+  fail(response: ConsulResponse, what: string, need = 'the required permission'): DiscoveryError {
+    const said = this.redact(response.body.trim().slice(0, 300)) || '(no body)';
+    if (response.status === 400 && what.startsWith('register')) return new InvalidServiceError([`Consul rejected the registration: ${said}`]);
+    if (response.status === 403) {
+      return new ProviderUnavailableError(
+        'consul',
+        `${what}: Consul refused it (403 ${said}): the ACL token is missing, unknown or lacks ${need}; set CONSUL_HTTP_TOKEN (or the token option) to a token that has it`,
+      );
+    }
+    const error = new ProviderUnavailableError('consul', `${what}: Consul answered ${response.status}: ${said}`);
+    if (response.status >= 500 || response.status === 429) retryable.add(error);
+    return error;
+  }
+
+  /** Stops every request at once and closes every connection. */
+  async close(): Promise<void> {
+    await this.#pool.destroy();
+  }
+}
+
+function queryString(query: Record<string, string | number | true | undefined>): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === '') continue;
+    parts.push(value === true ? encodeURIComponent(key) : `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`);
+  }
+  return parts.length > 0 ? `?${parts.join('&')}` : '';
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: string }).code;
+  return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
+}

@@ -1,0 +1,202 @@
+import {
+  ClosedError,
+  InvalidServiceError,
+  parseDuration,
+  silentLogger,
+  throwIfAborted,
+  validateService,
+  validateServiceName,
+  type Instance,
+  type Logger,
+  type OperationOptions,
+  type Provider,
+  type ProviderContext,
+  type ProviderEvent,
+  type RegisterOptions,
+  type Service,
+  type Unsubscribe,
+  type WatchListener,
+} from '@disco/core';
+import { BlockingWatch, readHealth, toInstances, type WatchHost } from './blocking-watch.js';
+import { ConsulHttp } from './consul-http.js';
+import { Heartbeat } from './heartbeat.js';
+import { checkId, toRegistration } from './mapping.js';
+import { resolveOptions, type ConsulProviderOptions, type ResolvedOptions } from './options.js';
+
+interface Registration {
+  service: Service;
+  healthy: boolean;
+  heartbeat: Heartbeat | undefined;
+}
+
+/**
+ * disco's provider for Consul, over the agent's HTTP API: services are registered with the
+ * local agent (which runs their HTTP/TCP/gRPC checks; TTL checks are fed by this provider),
+ * instances are read from `/v1/health/service/:name`, and watches are blocking queries.
+ */
+export class ConsulProvider implements Provider {
+  readonly name = 'consul';
+  readonly capabilities = Object.freeze({ register: true, watch: true, serverHealthChecks: true });
+  readonly #options: ResolvedOptions;
+  readonly #http: ConsulHttp;
+  readonly #logger: Logger;
+  readonly #watches = new Map<string, BlockingWatch>();
+  readonly #registrations = new Map<string, Registration>();
+  /** Services this process put in maintenance mode. */
+  readonly #maintenance = new Set<string>();
+  readonly #eventListeners = new Set<(event: ProviderEvent) => void>();
+  readonly #host: WatchHost;
+  #closed = false;
+
+  constructor(options: ConsulProviderOptions = {}, context?: Partial<ProviderContext>) {
+    this.#options = resolveOptions(options, context?.env ?? process.env);
+    this.#logger = options.logger ?? context?.logger ?? silentLogger;
+    this.#http = new ConsulHttp(this.#options);
+    this.#host = { http: this.#http, options: this.#options, logger: this.#logger, emit: (event) => this.#emit(event) };
+  }
+
+  /**
+   * Registers (or updates) a service with the agent. `healthy: false` puts it in Consul's
+   * maintenance mode: it stays registered, every reader sees it critical, DNS leaves it out.
+   */
+  async register(service: Service, options: RegisterOptions = {}): Promise<void> {
+    this.#ensureOpen();
+    validateService(service);
+    throwIfAborted(options.signal, 'register');
+    const healthy = options.healthy !== false;
+    const body = toRegistration(service, healthy);
+    const what = `register ${service.id}`;
+    const need = `service:write on "${service.name}"`;
+    // Re-registering an unhealthy one keeps its maintenance check (no replace), so it does not blink healthy.
+    await this.#http.call('PUT', '/v1/agent/service/register', { query: { 'replace-existing-checks': healthy ? 'true' : undefined }, body, signal: options.signal, what, need });
+    await this.#setMaintenance(service.id, !healthy, options.signal, need);
+    const previous = this.#registrations.get(service.id);
+    previous?.heartbeat?.stop();
+    const registration: Registration = { service, healthy, heartbeat: undefined };
+    this.#registrations.set(service.id, registration);
+    const ttl = service.health?.ttl;
+    if (ttl !== undefined && !this.#closed) {
+      registration.heartbeat = new Heartbeat(parseDuration(ttl, 'health.ttl'), () => this.#beat(service.id, true));
+      if (healthy) await this.#beat(service.id, false);
+    }
+  }
+
+  async deregister(serviceId: string, options: OperationOptions = {}): Promise<void> {
+    this.#ensureOpen();
+    await this.#deregister(serviceId, options.signal);
+  }
+
+  async discover(name: string, options: OperationOptions = {}): Promise<Instance[]> {
+    this.#ensureOpen();
+    validateServiceName(name);
+    throwIfAborted(options.signal, 'discover');
+    const read = await this.#http.retry(() => readHealth(this.#host, name, 0, options.signal), options.signal, `discover ${name}`);
+    return toInstances(this.#host, name, read.rows);
+  }
+
+  watch(name: string, listener: WatchListener, options: OperationOptions = {}): Unsubscribe {
+    this.#ensureOpen();
+    validateServiceName(name);
+    if (options.signal?.aborted) return () => {};
+    let watch = this.#watches.get(name);
+    if (!watch) {
+      const created = new BlockingWatch(name, this.#host, () => {
+        if (this.#watches.get(name) === created) this.#watches.delete(name);
+      });
+      watch = created;
+      this.#watches.set(name, watch);
+    }
+    const remove = watch.add(listener);
+    const unsubscribe = () => {
+      options.signal?.removeEventListener('abort', unsubscribe);
+      remove();
+    };
+    options.signal?.addEventListener('abort', unsubscribe, { once: true });
+    return unsubscribe;
+  }
+
+  onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
+    this.#eventListeners.add(listener);
+    return () => this.#eventListeners.delete(listener);
+  }
+
+  /** Stops every watch and heartbeat, deregisters this process's services (unless told not to), closes the connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const watch of this.#watches.values()) watch.close();
+    this.#watches.clear();
+    for (const registration of this.#registrations.values()) registration.heartbeat?.stop();
+    if (this.#options.deregisterOnClose) {
+      const deadline = AbortSignal.timeout(5_000);
+      const results = await Promise.allSettled([...this.#registrations.keys()].map((id) => this.#deregister(id, deadline)));
+      for (const result of results) {
+        if (result.status === 'rejected') this.#logger.warn({ err: result.reason }, `consul: deregistering on close failed: ${(result.reason as Error).message}`);
+      }
+    }
+    this.#registrations.clear();
+    this.#eventListeners.clear();
+    await this.#http.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #deregister(serviceId: string, signal: AbortSignal | undefined): Promise<void> {
+    if (typeof serviceId !== 'string' || serviceId === '') throw new InvalidServiceError(['service id must be a non-empty string'], 'service id');
+    const registration = this.#registrations.get(serviceId);
+    registration?.heartbeat?.stop();
+    this.#registrations.delete(serviceId);
+    this.#maintenance.delete(serviceId);
+    await this.#http.call('PUT', `/v1/agent/service/deregister/${encodeURIComponent(serviceId)}`, { signal, notFoundOk: true, what: `deregister ${serviceId}`, need: 'service:write' });
+  }
+
+  async #setMaintenance(serviceId: string, enable: boolean, signal: AbortSignal | undefined, need: string): Promise<void> {
+    if (!enable && !this.#maintenance.has(serviceId)) return;
+    await this.#http.call('PUT', `/v1/agent/service/maintenance/${encodeURIComponent(serviceId)}`, {
+      query: { enable: String(enable), reason: enable ? this.#options.maintenanceReason : undefined },
+      signal,
+      what: `${enable ? 'enable' : 'disable'} maintenance of ${serviceId}`,
+      need,
+    });
+    if (enable) this.#maintenance.add(serviceId);
+    else this.#maintenance.delete(serviceId);
+  }
+
+  /** One TTL heartbeat. When the agent no longer knows the check (restarted without state, reaped), registers again. */
+  async #beat(serviceId: string, mayRegister: boolean): Promise<void> {
+    const registration = this.#registrations.get(serviceId);
+    if (this.#closed) return;
+    try {
+      const response = await this.#http.request('PUT', `/v1/agent/check/pass/${encodeURIComponent(checkId(serviceId))}`, { what: `heartbeat of ${serviceId}` });
+      if (response.status === 200) return;
+      if (response.status === 404 && mayRegister && registration && this.#registrations.get(serviceId) === registration) {
+        this.#logger.info({ serviceId }, `consul: the agent lost ${serviceId}; registering it again`);
+        await this.register(registration.service, { healthy: registration.healthy });
+        this.#emit({ type: 'reregistered', service: registration.service.name, message: `the Consul agent had lost ${serviceId}; registered it again` });
+        return;
+      }
+      throw this.#http.fail(response, `heartbeat of ${serviceId}`, 'service:write');
+    } catch (error) {
+      if (this.#closed) return;
+      const message = (error as Error).message;
+      this.#logger.warn({ serviceId }, `consul: ${message}`);
+      this.#emit({ type: 'heartbeat-failed', service: registration?.service.name ?? serviceId, message });
+    }
+  }
+
+  #emit(event: ProviderEvent): void {
+    for (const listener of [...this.#eventListeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#logger.error({ err: error }, 'a provider event listener threw');
+      }
+    }
+  }
+
+  #ensureOpen(): void {
+    if (this.#closed) throw new ClosedError('consul provider');
+  }
+}

@@ -1,0 +1,345 @@
+import type { CheckDefinition, CheckStatus, ConsulCheck, ConsulNode, ConsulService, ServiceEntry } from './types.js';
+
+/** A service as registered, before indexes are stamped on it. */
+export type ServiceInput = Omit<ConsulService, 'CreateIndex' | 'ModifyIndex' | 'Namespace'>;
+
+interface CheckRecord {
+  readonly ns: string;
+  def: CheckDefinition;
+  serviceName: string;
+  serviceTags: string[];
+  status: CheckStatus;
+  output: string;
+  type: string;
+  createIndex: number;
+  modifyIndex: number;
+  /** When the check last became critical (Date.now()), for the reaper. */
+  criticalSince: number | undefined;
+}
+
+interface ServiceRecord {
+  readonly ns: string;
+  service: ConsulService;
+}
+
+const maintenancePrefix = '_service_maintenance:';
+
+/**
+ * The catalog and agent state of one Consul agent (with its server): services and checks per
+ * namespace, and the Raft index that blocking queries wait on. Every write bumps the index
+ * and wakes the waiters; a write that changes nothing (an idempotent re-registration) does not,
+ * as in Consul, where anti-entropy only syncs differences.
+ */
+export class ConsulRegistry {
+  readonly node: ConsulNode;
+  #index: number;
+  /** Index of the last change per `${ns}/${serviceName}`. */
+  #nameIndex = new Map<string, number>();
+  /** Index of the last change to any service (what Consul answers for an unknown name). */
+  #servicesIndex: number;
+  #services = new Map<string, ServiceRecord>();
+  #checks = new Map<string, CheckRecord>();
+  #waiters = new Set<() => void>();
+
+  constructor(options: { node: string; address: string; datacenter: string; initialIndex: number }) {
+    this.#index = options.initialIndex;
+    this.#servicesIndex = options.initialIndex;
+    this.node = {
+      ID: '40e4a748-2192-161a-0510-9bf59fe950b5',
+      Node: options.node,
+      Address: options.address,
+      Datacenter: options.datacenter,
+      TaggedAddresses: { lan: options.address, wan: options.address },
+      Meta: { 'consul-network-segment': '' },
+      CreateIndex: 1,
+      ModifyIndex: 1,
+    };
+  }
+
+  get index(): number {
+    return this.#index;
+  }
+
+  /**
+   * Fault hook: moves the Raft index to `index` (a restored snapshot or a new cluster makes it
+   * go backwards). Every per-service index above it comes down with it.
+   */
+  setIndex(index: number): void {
+    this.#index = index;
+    for (const [key, value] of this.#nameIndex) if (value > index) this.#nameIndex.set(key, index);
+    if (this.#servicesIndex > index) this.#servicesIndex = index;
+    this.#wake();
+  }
+
+  /** The X-Consul-Index of `/v1/health/service/:name`. */
+  indexFor(ns: string, name: string): number {
+    return this.#nameIndex.get(`${ns}/${name}`) ?? this.#servicesIndex;
+  }
+
+  /** Calls `listener` after every write until the returned function is called. */
+  onWrite(listener: () => void): () => void {
+    this.#waiters.add(listener);
+    return () => this.#waiters.delete(listener);
+  }
+
+  /**
+   * Upserts a service and its checks. Checks that keep their ID keep their status (a repeated
+   * registration does not flap health). With `replaceExistingChecks`, the service's checks
+   * missing from this registration are removed. Returns the checks to start and to stop.
+   */
+  register(ns: string, input: ServiceInput, checks: CheckDefinition[], replaceExistingChecks: boolean): { started: CheckDefinition[]; stopped: string[] } {
+    let changed = false;
+    const key = `${ns}/${input.ID}`;
+    const existing = this.#services.get(key);
+    const stopped: string[] = [];
+    if (existing && existing.service.Service !== input.Service) {
+      // Same ID under a new name: the old name loses the instance.
+      this.#touchName(ns, existing.service.Service);
+    }
+    if (!existing || JSON.stringify(strip(existing.service)) !== JSON.stringify(input)) {
+      const index = this.#bump();
+      const service: ConsulService = { ...input, CreateIndex: existing?.service.CreateIndex ?? index, ModifyIndex: index };
+      if (ns !== 'default') service.Namespace = ns;
+      this.#services.set(key, { ns, service });
+      changed = true;
+    }
+    const wanted = new Set(checks.map((c) => c.CheckID));
+    if (replaceExistingChecks) {
+      for (const [checkKey, record] of this.#checks) {
+        if (record.ns === ns && record.def.ServiceID === input.ID && !wanted.has(record.def.CheckID)) {
+          this.#checks.delete(checkKey);
+          stopped.push(record.def.CheckID);
+          this.#bump();
+          changed = true;
+        }
+      }
+    }
+    const started: CheckDefinition[] = [];
+    for (const def of checks) {
+      const checkKey = `${ns}/${def.CheckID}`;
+      const old = this.#checks.get(checkKey);
+      const type = checkType(def);
+      if (old && JSON.stringify(old.def) === JSON.stringify(def) && old.serviceName === input.Service && JSON.stringify(old.serviceTags) === JSON.stringify(input.Tags)) continue;
+      const index = this.#bump();
+      const status = old && old.type === type ? old.status : def.Status;
+      this.#checks.set(checkKey, {
+        ns,
+        def,
+        serviceName: input.Service,
+        serviceTags: input.Tags,
+        status,
+        output: old?.output ?? '',
+        type,
+        createIndex: old?.createIndex ?? index,
+        modifyIndex: index,
+        criticalSince: status === 'critical' ? (old?.criticalSince ?? Date.now()) : undefined,
+      });
+      if (old) stopped.push(def.CheckID);
+      started.push(def);
+      changed = true;
+    }
+    if (changed) this.#touchName(ns, input.Service);
+    return { started, stopped };
+  }
+
+  /** Removes a service and its checks; returns the removed check IDs, or undefined if absent. */
+  deregister(ns: string, serviceId: string): string[] | undefined {
+    const record = this.#services.get(`${ns}/${serviceId}`);
+    if (!record) return undefined;
+    this.#services.delete(`${ns}/${serviceId}`);
+    const removed: string[] = [];
+    for (const [key, check] of this.#checks) {
+      if (check.ns === ns && check.def.ServiceID === serviceId) {
+        this.#checks.delete(key);
+        removed.push(check.def.CheckID);
+      }
+    }
+    this.#bump();
+    this.#touchName(ns, record.service.Service);
+    return removed;
+  }
+
+  hasService(ns: string, serviceId: string): boolean {
+    return this.#services.has(`${ns}/${serviceId}`);
+  }
+
+  check(ns: string, checkId: string): Readonly<CheckRecord> | undefined {
+    return this.#checks.get(`${ns}/${checkId}`);
+  }
+
+  /** Sets a check's status and output; only a status change is a catalog write. False if unknown. */
+  updateCheck(ns: string, checkId: string, status: CheckStatus, output: string): boolean {
+    const record = this.#checks.get(`${ns}/${checkId}`);
+    if (!record) return false;
+    record.output = output;
+    if (record.status === status) return true;
+    record.status = status;
+    record.criticalSince = status === 'critical' ? Date.now() : undefined;
+    record.modifyIndex = this.#bump();
+    this.#touchName(ns, record.serviceName);
+    return true;
+  }
+
+  /** Consul's service maintenance mode: a critical `_service_maintenance:<id>` check. */
+  setMaintenance(ns: string, serviceId: string, enable: boolean, reason: string): boolean {
+    const record = this.#services.get(`${ns}/${serviceId}`);
+    if (!record) return false;
+    const checkId = `${maintenancePrefix}${serviceId}`;
+    const key = `${ns}/${checkId}`;
+    if (!enable) {
+      if (this.#checks.delete(key)) {
+        this.#bump();
+        this.#touchName(ns, record.service.Service);
+      }
+      return true;
+    }
+    if (this.#checks.has(key)) return true;
+    const index = this.#bump();
+    this.#checks.set(key, {
+      ns,
+      def: {
+        CheckID: checkId,
+        Name: 'Service Maintenance Mode',
+        Notes: reason || 'Maintenance mode is enabled for this service, but no reason was provided. This is a default message.',
+        ServiceID: serviceId,
+        Status: 'critical',
+        SuccessBeforePassing: 0,
+        FailuresBeforeCritical: 0,
+      },
+      serviceName: record.service.Service,
+      serviceTags: record.service.Tags,
+      status: 'critical',
+      output: '',
+      type: 'maintenance',
+      createIndex: index,
+      modifyIndex: index,
+      criticalSince: undefined, // maintenance never reaps
+    });
+    this.#touchName(ns, record.service.Service);
+    return true;
+  }
+
+  /** Services whose check with a DeregisterCriticalServiceAfter has been critical for longer than it (clamped to `minimumMs`). */
+  expiredServices(now: number, minimumMs: number, parse: (d: string) => number | undefined): { ns: string; serviceId: string }[] {
+    const out: { ns: string; serviceId: string }[] = [];
+    for (const record of this.#checks.values()) {
+      const after = record.def.DeregisterCriticalServiceAfter;
+      if (after === undefined || record.criticalSince === undefined || record.status !== 'critical') continue;
+      const ms = parse(after);
+      if (ms === undefined || ms <= 0) continue;
+      if (now - record.criticalSince >= Math.max(ms, minimumMs)) out.push({ ns: record.ns, serviceId: record.def.ServiceID });
+    }
+    return out;
+  }
+
+  /** Rows of `/v1/health/service/:name`, node check first, sorted by service ID. */
+  serviceEntries(ns: string, name: string): ServiceEntry[] {
+    const rows: ServiceEntry[] = [];
+    for (const record of this.#services.values()) {
+      if (record.ns !== ns || record.service.Service !== name) continue;
+      const checks = [this.#serfHealth()];
+      for (const check of this.#checks.values()) {
+        if (check.ns === ns && check.def.ServiceID === record.service.ID) checks.push(this.#render(check));
+      }
+      rows.push({ Node: { ...this.node }, Service: structuredClone(record.service), Checks: checks });
+    }
+    return rows.sort((a, b) => (a.Service.ID < b.Service.ID ? -1 : a.Service.ID > b.Service.ID ? 1 : 0));
+  }
+
+  /** `/v1/agent/services`: ID → service. */
+  agentServices(ns: string): Record<string, ConsulService> {
+    const out: Record<string, ConsulService> = {};
+    for (const record of this.#services.values()) if (record.ns === ns) out[record.service.ID] = structuredClone(record.service);
+    return out;
+  }
+
+  /** `/v1/agent/checks`: CheckID → check. */
+  agentChecks(ns: string): Record<string, ConsulCheck> {
+    const out: Record<string, ConsulCheck> = {};
+    for (const check of this.#checks.values()) if (check.ns === ns) out[check.def.CheckID] = this.#render(check);
+    return out;
+  }
+
+  /** `/v1/catalog/services`: name → union of tags. */
+  catalogServices(ns: string): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const record of this.#services.values()) {
+      if (record.ns !== ns) continue;
+      const tags = new Set(out[record.service.Service] ?? []);
+      for (const tag of record.service.Tags) tags.add(tag);
+      out[record.service.Service] = [...tags].sort();
+    }
+    return out;
+  }
+
+  get servicesIndex(): number {
+    return this.#servicesIndex;
+  }
+
+  #render(check: CheckRecord): ConsulCheck {
+    const out: ConsulCheck = {
+      Node: this.node.Node,
+      CheckID: check.def.CheckID,
+      Name: check.def.Name,
+      Status: check.status,
+      Notes: check.def.Notes,
+      Output: check.output,
+      ServiceID: check.def.ServiceID,
+      ServiceName: check.serviceName,
+      ServiceTags: [...check.serviceTags],
+      Type: check.type,
+      Interval: check.def.Interval ?? '',
+      Timeout: check.def.Timeout ?? '',
+      CreateIndex: check.createIndex,
+      ModifyIndex: check.modifyIndex,
+    };
+    if (check.ns !== 'default') out.Namespace = check.ns;
+    return out;
+  }
+
+  #serfHealth(): ConsulCheck {
+    return {
+      Node: this.node.Node,
+      CheckID: 'serfHealth',
+      Name: 'Serf Health Status',
+      Status: 'passing',
+      Notes: '',
+      Output: 'Agent alive and reachable',
+      ServiceID: '',
+      ServiceName: '',
+      ServiceTags: [],
+      Type: '',
+      Interval: '',
+      Timeout: '',
+      CreateIndex: 1,
+      ModifyIndex: 1,
+    };
+  }
+
+  #bump(): number {
+    return ++this.#index;
+  }
+
+  #touchName(ns: string, name: string): void {
+    this.#nameIndex.set(`${ns}/${name}`, this.#index);
+    this.#servicesIndex = this.#index;
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+}
+
+function strip(service: ConsulService): ServiceInput {
+  const { CreateIndex: _c, ModifyIndex: _m, Namespace: _n, ...rest } = service;
+  return rest;
+}
+
+function checkType(def: CheckDefinition): string {
+  if (def.HTTP !== undefined) return 'http';
+  if (def.TCP !== undefined) return 'tcp';
+  if (def.GRPC !== undefined) return 'grpc';
+  if (def.TTL !== undefined) return 'ttl';
+  return '';
+}
