@@ -34,7 +34,10 @@ export function decodeCheckResponse(bytes: Buffer): number {
       const value = varint();
       if (field === 1) status = value;
     } else if (wire === 1) offset += 8;
-    else if (wire === 2) offset += varint();
+    else if (wire === 2) {
+      const length = varint(); // read before adding: `offset += varint()` would use the old offset
+      offset += length;
+    }
     else if (wire === 5) offset += 4;
     else throw new Error(`unsupported wire type ${wire} in HealthCheckResponse`);
     if (offset > bytes.length) throw new Error('truncated HealthCheckResponse');
