@@ -1,0 +1,73 @@
+// The provider conformance suite, with instances added and removed by editing the records of
+// a real dnsmasq (DNS cannot register: the "backend" is the zone itself).
+import { createInstance, type Instance, type Provider, type Service } from '@disco/core';
+import { describeProvider, Dnsmasq, type ConformanceBackend } from '@disco/testing';
+import { afterAll, beforeAll } from 'vitest';
+import { DnsProvider } from '../src/index.js';
+
+const domain = 'disco.test';
+let dnsmasq: Dnsmasq;
+const zone = new Map<string, { service: Service; healthy: boolean }>();
+
+beforeAll(async () => {
+  dnsmasq = await Dnsmasq.start({}, { ttl: 1, domains: [domain] });
+});
+afterAll(async () => {
+  await dnsmasq?.close();
+});
+
+/** Each service becomes SRV `<name>.disco.test` → `<id>.disco.test:<port>` (weight carried), plus that host's address; unhealthy ones leave the zone, as in Consul's DNS. */
+const backend: ConformanceBackend = {
+  add: async (service) => {
+    zone.set(service.id, { service, healthy: zone.get(service.id)?.healthy ?? true });
+    await publish();
+  },
+  remove: async (_name, id) => {
+    zone.delete(id);
+    await publish();
+  },
+  setHealthy: async (_name, id, healthy) => {
+    const entry = zone.get(id);
+    if (entry) zone.set(id, { ...entry, healthy });
+    await publish();
+  },
+};
+
+async function publish(): Promise<void> {
+  const entries = [...zone.values()].sort((a, b) => (a.service.id < b.service.id ? -1 : 1));
+  await dnsmasq.setRecords({
+    srv: entries
+      .filter((e) => e.healthy)
+      .map(({ service: s }) => ({ name: `${s.name}.${domain}`, target: `${s.id}.${domain}`, port: s.port, priority: 0, weight: s.weight ?? 1 })),
+    hosts: entries.map(({ service: s }) => ({ name: `${s.id}.${domain}`, addresses: [s.address] })),
+  });
+}
+
+/**
+ * DNS names an instance `<target>:<port>`; the suite checks the ids it added, so this view
+ * maps `<id>.disco.test:<port>` back to `<id>` (one mapped object per instance, so snapshot
+ * identity is kept). Everything else passes straight through.
+ */
+function withSuiteIds(provider: DnsProvider): Provider {
+  const mapped = new WeakMap<Instance, Instance>();
+  const suiteId = (instance: Instance) => {
+    let view = mapped.get(instance);
+    if (!view) mapped.set(instance, (view = createInstance({ ...instance, id: instance.id.replace(`.${domain}:${instance.port}`, '') })));
+    return view;
+  };
+  return {
+    name: provider.name,
+    capabilities: provider.capabilities,
+    register: (s, o) => provider.register(s, o),
+    deregister: (id, o) => provider.deregister(id, o),
+    discover: async (n, o) => (await provider.discover(n, o)).map(suiteId),
+    watch: (n, listener, o) => provider.watch(n, (e) => listener('instances' in e ? { instances: e.instances.map(suiteId) } : e), o),
+    close: () => provider.close(),
+  };
+}
+
+describeProvider(
+  'dns (dnsmasq)',
+  () => withSuiteIds(new DnsProvider({ servers: dnsmasq.address, domain, timeout: 500, minRefresh: 100, refreshTtl: 1_000 })),
+  { backend, unhealthy: 'remove', fields: ['weight'], settleTimeoutMs: 6_000 },
+);
