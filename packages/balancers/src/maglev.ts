@@ -61,10 +61,13 @@ class MaglevBalancer implements Balancer {
     }
     if (maxWeight === 0) share.fill(1);
     else for (let i = 0; i < n; i++) share[i] = share[i]! / maxWeight;
+    // Turns go in id order, so the table does not depend on the order of the snapshot.
+    const turns = Array.from({ length: n }, (_, i) => i).sort((a, b) => (instances[a]!.id < instances[b]!.id ? -1 : 1));
     const table = new Int32Array(size).fill(-1);
     let filled = 0;
     while (filled < size) {
-      for (let i = 0; i < n && filled < size; i++) {
+      for (let t = 0; t < n && filled < size; t++) {
+        const i = turns[t]!;
         credit[i]! += share[i]!;
         while (credit[i]! >= 1 && filled < size) {
           credit[i]!--;

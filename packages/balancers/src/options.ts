@@ -29,7 +29,7 @@ export class OptionReader {
     return value;
   }
 
-  integer(key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  integer(key: string, fallback: number, min: number, max = Number.POSITIVE_INFINITY): number {
     const value = this.number(key, fallback, min, max);
     if (!Number.isInteger(value)) throw this.#error(key, `must be a whole number; got ${value}`);
     return value;

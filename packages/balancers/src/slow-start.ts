@@ -30,8 +30,9 @@ const attempts = 8;
  *
  * Time: pick reads no clock. The wrapper reads it in onStart/onEnd (calls made through
  * `acquire()`/`release()`), and pick uses the time of the latest call event. An instance that
- * appears is stamped with that time, or with the next event's when there has been none yet.
- * Ramps therefore advance with traffic; a handle used only through `pick()` never ramps.
+ * appears in a snapshot is stamped at the next call event (the previous one may be long past)
+ * and has minWeight until then. Ramps therefore advance with traffic; a handle used only
+ * through `pick()` keeps new instances at minWeight until the next snapshot without them.
  */
 class SlowStartBalancer implements Balancer {
   readonly name: string;
@@ -45,7 +46,7 @@ class SlowStartBalancer implements Balancer {
   #now = Number.NaN;
   #snapshot: readonly Instance[] | undefined;
   #known: Set<string> | undefined;
-  /** When each ramping instance appeared (NaN: at the next call event). */
+  /** When each ramping instance appeared (NaN: not stamped yet, see the class comment). */
   readonly #born = new Map<string, number>();
   #unstamped = false;
 
@@ -112,8 +113,8 @@ class SlowStartBalancer implements Balancer {
     for (const instance of instances) {
       ids.add(instance.id);
       if (this.#known && !this.#known.has(instance.id)) {
-        this.#born.set(instance.id, this.#now);
-        if (Number.isNaN(this.#now)) this.#unstamped = true;
+        this.#born.set(instance.id, Number.NaN);
+        this.#unstamped = true;
       }
     }
     for (const id of this.#born.keys()) if (!ids.has(id)) this.#born.delete(id);
