@@ -1,4 +1,4 @@
-import { throwIfAborted } from './abort.js';
+import { abortable, throwIfAborted } from './abort.js';
 import { createBalancer, type Balancer, type BalancerSpec, type PickContext } from './balancer.js';
 import { roundRobin } from './balancers/round-robin.js';
 import { CacheEntry, type CacheHost } from './cache-entry.js';
@@ -6,9 +6,9 @@ import { parseDuration, type Duration } from './duration.js';
 import { Emitter } from './emitter.js';
 import { ClosedError, ConfigError, NoInstancesError, TimeoutError, type DiscoveryError } from './errors.js';
 import { HealthAgent } from './health/health-agent.js';
-import './health/http-probe.js';
+import { httpProbe } from './health/http-probe.js';
 import { getProbe, type HealthProbe, type HealthStatus, type ProbeKind } from './health/probe.js';
-import './health/tcp-probe.js';
+import { tcpProbe } from './health/tcp-probe.js';
 import { healthyFilter, type InstanceFilter } from './instance-filter.js';
 import { silentLogger, type Logger } from './logger.js';
 import { loadProvider, type ProviderName } from './provider-loader.js';
@@ -310,7 +310,8 @@ export class Discovery implements AsyncDisposable {
     if (provider && registrations.length > 0) {
       const ms = parseDuration(this.#config.closeTimeout ?? '5s', 'closeTimeout');
       const signal = AbortSignal.timeout(ms);
-      const results = await Promise.allSettled(registrations.map((r) => provider.deregister(r.service.id, { signal })));
+      // abortable(): a provider that ignores the signal must not hold close() past the deadline.
+      const results = await Promise.allSettled(registrations.map((r) => abortable(provider.deregister(r.service.id, { signal }), signal)));
       for (const [i, result] of results.entries()) {
         if (result.status === 'rejected') {
           const error = signal.aborted ? new TimeoutError(`deregistering "${registrations[i]!.service.id}" on close`, ms) : toDiscoveryError(result.reason, provider.name);
@@ -366,7 +367,8 @@ export class Discovery implements AsyncDisposable {
     let probe: { kind: string; target: string; run: HealthProbe } | undefined;
     if (check.ttl === undefined) {
       const kind = (['http', 'tcp', 'grpc'] as const).find((k) => check[k] !== undefined)!;
-      const run = this.#config.probes?.[kind] ?? getProbe(kind);
+      // Built-ins by reference, not by registration: bundlers drop side-effect-only imports of a sideEffects:false package.
+      const run = this.#config.probes?.[kind] ?? getProbe(kind) ?? (kind === 'http' ? httpProbe : kind === 'tcp' ? tcpProbe : undefined);
       if (!run) {
         const hint = kind === 'grpc' ? ' (install @disco/grpc-resolver and call registerGrpcProbe(), or pass probes: { grpc })' : '';
         this.#reportError(new ConfigError(`no probe for "${kind}" health checks is available${hint}; "${service.id}" is registered without a local check`, 'health'));

@@ -31,13 +31,7 @@ function checkHealth(health: unknown, problems: string[]): void {
   if (given.length === 0) problems.push('health check names no probe: give one of http, tcp, grpc or ttl');
   if (given.length > 1) problems.push(`health check names ${given.length} probes (${given.join(', ')}): give exactly one`);
   if (check.http !== undefined) {
-    let ok = false;
-    try {
-      ok = typeof check.http === 'string' && /^https?:$/.test(new URL(check.http).protocol);
-    } catch {
-      ok = false;
-    }
-    if (!ok) problems.push(`health.http must be an http:// or https:// URL; got ${JSON.stringify(check.http)}`);
+    if (!(typeof check.http === 'string' && /^https?:$/.test(URL.parse(check.http)?.protocol ?? ''))) problems.push(`health.http must be an http:// or https:// URL; got ${JSON.stringify(check.http)}`);
   }
   for (const kind of ['tcp', 'grpc'] as const) {
     if (check[kind] !== undefined && !nonEmptyString(check[kind])) problems.push(`health.${kind} must be "host:port"; got ${JSON.stringify(check[kind])}`);

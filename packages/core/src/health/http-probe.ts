@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { registerProbe, type HealthProbe, type HealthStatus } from './probe.js';
+import type { HealthProbe, HealthStatus } from './probe.js';
 
 /**
  * GET the URL: 2xx passing, 429 warning, anything else (or no answer in time) critical — the
@@ -26,4 +26,3 @@ export const httpProbe: HealthProbe = (target, { timeoutMs, signal }) =>
     req.end();
   });
 
-registerProbe('http', httpProbe);

@@ -21,7 +21,10 @@ export type ProbeKind = Exclude<keyof HealthCheck, 'ttl' | 'interval' | 'timeout
 
 const probes = new Map<string, HealthProbe>();
 
-/** Makes checks of this kind runnable by the local health agent (`grpc` comes from @disco/grpc-resolver). */
+/**
+ * Makes checks of this kind runnable by the local health agent (`grpc` comes from
+ * @disco/grpc-resolver). http and tcp are built in; registering one replaces the built-in.
+ */
 export function registerProbe(kind: ProbeKind, probe: HealthProbe): void {
   probes.set(kind, probe);
 }

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { parseHostPort } from '../validate.js';
-import { registerProbe, type HealthProbe, type HealthStatus } from './probe.js';
+import type { HealthProbe, HealthStatus } from './probe.js';
 
 /** Passing when a TCP connection to host:port opens within the timeout. */
 export const tcpProbe: HealthProbe = (target, { timeoutMs, signal }) =>
@@ -21,4 +21,3 @@ export const tcpProbe: HealthProbe = (target, { timeoutMs, signal }) =>
     });
   });
 
-registerProbe('tcp', tcpProbe);

@@ -1,0 +1,55 @@
+// Type tests for the public API: `tsc` (the typecheck task) fails if these drift.
+import {
+  configFromEnv, createDiscovery, endpoint, registerBalancer, type Balancer, type Discovery, type DiscoveryConfig, type Instance, type Lease,
+  type PickContext, type Provider, type Service, type ServiceHandle, type Unsubscribe, type WatchEvent,
+} from '@disco/core';
+import { describe, expectTypeOf, it } from 'vitest';
+
+describe('public types', () => {
+  it('createDiscovery and configFromEnv agree', () => {
+    expectTypeOf(createDiscovery).parameter(0).toEqualTypeOf<DiscoveryConfig | undefined>();
+    expectTypeOf(configFromEnv).returns.toEqualTypeOf<DiscoveryConfig>();
+    expectTypeOf(createDiscovery).returns.toEqualTypeOf<Discovery>();
+  });
+
+  it('Discovery methods', () => {
+    const d = createDiscovery();
+    expectTypeOf(d.discover).returns.toEqualTypeOf<Promise<readonly Instance[]>>();
+    expectTypeOf(d.resolve).returns.toEqualTypeOf<Promise<Instance>>();
+    expectTypeOf(d.watch).returns.toEqualTypeOf<Unsubscribe>();
+    expectTypeOf(d.watch).parameter(1).parameter(0).toEqualTypeOf<WatchEvent>();
+    expectTypeOf(d.updates('x')).toExtend<AsyncIterable<readonly Instance[]>>();
+    expectTypeOf(d.service('x')).toEqualTypeOf<ServiceHandle>();
+    expectTypeOf(d.register).parameter(0).toEqualTypeOf<Service>();
+    expectTypeOf(d).toExtend<AsyncDisposable>();
+    void d.close();
+  });
+
+  it('handles pick synchronously and lease for calls', () => {
+    expectTypeOf<ServiceHandle['pick']>().returns.toEqualTypeOf<Instance | undefined>();
+    expectTypeOf<ServiceHandle['pick']>().parameter(0).toEqualTypeOf<PickContext | undefined>();
+    expectTypeOf<ServiceHandle['acquire']>().returns.toEqualTypeOf<Lease>();
+    expectTypeOf<Lease>().toExtend<Disposable>();
+    expectTypeOf<ServiceHandle['ready']>().toEqualTypeOf<Promise<void>>();
+  });
+
+  it('instances are read-only', () => {
+    expectTypeOf<Instance['tags']>().toEqualTypeOf<readonly string[]>();
+    const assign = (i: Instance) => {
+      // @ts-expect-error instances are immutable
+      i.port = 1;
+    };
+    void assign;
+    expectTypeOf(endpoint).parameter(0).toExtend<Pick<Instance, 'address' | 'port'>>();
+  });
+
+  it('watch events are a snapshot or an error', () => {
+    expectTypeOf<Extract<WatchEvent, { instances: unknown }>['instances']>().toEqualTypeOf<readonly Instance[]>();
+    expectTypeOf<Extract<WatchEvent, { error: unknown }>['error']['code']>().toBeString();
+  });
+
+  it('plugins', () => {
+    expectTypeOf(registerBalancer).parameter(1).returns.toEqualTypeOf<Balancer>();
+    expectTypeOf<Provider['capabilities']['register']>().toEqualTypeOf<boolean>();
+  });
+});
