@@ -10,3 +10,4 @@ export type { CheckStatus, ConsulCheck, ConsulNode, ConsulService, ServiceEntry 
 export * from './k8s-double/index.js';
 export { Dnsmasq, type DnsmasqHost, type DnsmasqOptions, type DnsmasqRecords, type DnsmasqSrv } from './dnsmasq-launcher.js';
 export { dnsRecord, ScriptableDnsServer, type DnsQuery, type DnsRecord, type DnsScript, type DnsScriptReply } from './dns-server.js';
+export { measure, measureAsync, printComparison, type BenchResult } from './bench.js';
