@@ -1,19 +1,20 @@
 import {
   abortable,
+  AbortedError,
   ClosedError,
-  isDiscoveryError,
-  ProviderUnavailableError,
   reconcile,
   silentLogger,
   throwIfAborted,
+  toDiscoveryError,
   UnsupportedError,
   validateServiceName,
-  type DiscoveryError,
   type Instance,
   type Logger,
   type OperationOptions,
   type Provider,
   type ProviderEvent,
+  type RegisterOptions,
+  type Service,
   type Unsubscribe,
   type WatchListener,
 } from '@disco/core';
@@ -22,10 +23,7 @@ import { resolveSettings, type DnsProviderOptions, type DnsSettings } from './op
 import { Resolver } from './resolver.js';
 import { ServiceWatch } from './service-watch.js';
 
-function toDiscoveryError(error: unknown): DiscoveryError {
-  if (isDiscoveryError(error)) return error;
-  return new ProviderUnavailableError('dns', error instanceof Error ? error.message : String(error), { cause: error });
-}
+const toError = (error: unknown) => toDiscoveryError(error, 'dns');
 
 /**
  * Discovery through DNS: SRV records (RFC 2782) or A/AAAA records, polled at the pace of
@@ -54,7 +52,7 @@ export class DnsProvider implements Provider {
     return this.#closing.signal.aborted;
   }
 
-  async register(service: { name?: unknown }): Promise<void> {
+  async register(service: Service, _options?: RegisterOptions): Promise<void> {
     this.#assertOpen();
     const name = typeof service?.name === 'string' ? `"${service.name}"` : 'services';
     throw new UnsupportedError(
@@ -63,7 +61,7 @@ export class DnsProvider implements Provider {
     );
   }
 
-  async deregister(serviceId: string): Promise<void> {
+  async deregister(serviceId: string, _options?: OperationOptions): Promise<void> {
     this.#assertOpen();
     throw new UnsupportedError(
       `the dns provider is read-only and cannot deregister "${serviceId}": deregister in the DNS server instead (Consul, or your zone's SRV records)`,
@@ -88,7 +86,7 @@ export class DnsProvider implements Provider {
 
   watch(name: string, listener: WatchListener, options: OperationOptions = {}): Unsubscribe {
     if (this.#closed || options.signal?.aborted) {
-      const error = this.#closed ? new ClosedError('dns provider') : toDiscoveryError(options.signal?.reason);
+      const error = this.#closed ? new ClosedError('dns provider') : new AbortedError(`watch("${name}")`, { cause: options.signal?.reason });
       queueMicrotask(() => listener({ error }));
       return () => {};
     }
@@ -100,7 +98,7 @@ export class DnsProvider implements Provider {
         this.settings,
         this.#closing.signal,
         (error) => this.#logger.error({ err: error, service: name }, 'dns provider: a watch listener threw'),
-        toDiscoveryError,
+        toError,
       );
       this.#watches.set(name, watch);
     }
