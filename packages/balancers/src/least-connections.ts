@@ -1,10 +1,10 @@
 import { registerBalancer, type Balancer, type CallOutcome, type Instance } from '@disco/core';
 import { InflightCounts } from './inflight.js';
 import { OptionReader } from './options.js';
-import { randomIndex, type RandomSource } from './random-source.js';
+import { Rng, type RandomSource } from './random-source.js';
 
 export interface LeastConnectionsOptions {
-  /** Breaks ties; uniform numbers in [0, 1), default `Math.random`. */
+  /** Breaks ties; uniform numbers in [0, 1), default: a generator seeded once from `Math.random`. */
   random?: RandomSource;
 }
 
@@ -18,7 +18,7 @@ export interface LeastConnectionsOptions {
  */
 class LeastConnectionsBalancer implements Balancer {
   readonly name = 'least_connections';
-  readonly #random: RandomSource;
+  readonly #random: Rng;
   readonly #inflight = new InflightCounts();
   #snapshot: readonly Instance[] | undefined;
   readonly #index = new Map<string, number>();
@@ -28,7 +28,7 @@ class LeastConnectionsBalancer implements Balancer {
   #start = new Int32Array(0);
 
   constructor(options: LeastConnectionsOptions | undefined) {
-    this.#random = new OptionReader('least_connections', options, ['random']).random();
+    this.#random = Rng.from(new OptionReader('least_connections', options, ['random']).random());
   }
 
   pick(instances: readonly Instance[]): Instance | undefined {
@@ -37,7 +37,7 @@ class LeastConnectionsBalancer implements Balancer {
     if (instances !== this.#snapshot) this.#rebuild(instances);
     const least = this.#count[this.#order[0]!]!;
     const ties = this.#start[least + 1]!;
-    return instances[this.#order[randomIndex(this.#random, ties)]!];
+    return instances[this.#order[this.#random.index(ties)]!];
   }
 
   onStart(instance: Instance): void {

@@ -1,12 +1,12 @@
 import { ConfigError, registerBalancer, type Balancer, type Instance, type PickContext } from '@disco/core';
 import { hashString } from './hash.js';
 import { OptionReader } from './options.js';
-import { randomIndex, type RandomSource } from './random-source.js';
+import { Rng, type RandomSource } from './random-source.js';
 
 export interface MaglevOptions {
   /** Lookup table size, a prime. Default 65537, or the first prime ≥ 100 × instances when that is larger. */
   tableSize?: number;
-  /** For picks without `context.key`; uniform numbers in [0, 1), default `Math.random`. */
+  /** For picks without `context.key`; uniform numbers in [0, 1), default: a generator seeded once from `Math.random`. */
   random?: RandomSource;
 }
 
@@ -20,7 +20,7 @@ export interface MaglevOptions {
 class MaglevBalancer implements Balancer {
   readonly name = 'maglev';
   readonly #tableSize: number | undefined;
-  readonly #random: RandomSource;
+  readonly #random: Rng;
   #snapshot: readonly Instance[] | undefined;
   #table = new Int32Array(0);
 
@@ -29,14 +29,14 @@ class MaglevBalancer implements Balancer {
     const size = options?.tableSize === undefined ? undefined : read.integer('tableSize', 65537, 2, 2 ** 26);
     if (size !== undefined && !isPrime(size)) throw new ConfigError(`maglev: option "tableSize" must be a prime number; got ${size} (try ${nextPrime(size)})`, 'maglev.tableSize');
     this.#tableSize = size;
-    this.#random = read.random();
+    this.#random = Rng.from(read.random());
   }
 
   pick(instances: readonly Instance[], context?: PickContext): Instance | undefined {
     const n = instances.length;
     if (n === 0) return undefined;
     const key = context?.key;
-    if (key === undefined) return instances[randomIndex(this.#random, n)];
+    if (key === undefined) return instances[this.#random.index(n)];
     if (instances !== this.#snapshot) this.#build(instances);
     return instances[this.#table[hashString(key) % this.#table.length]!];
   }

@@ -47,8 +47,9 @@ export class OptionReader {
     throw this.#error(key, `must be a string; got ${JSON.stringify(value)}`);
   }
 
-  random(): RandomSource {
-    return this.#function('random') ?? Math.random;
+  /** The `random` option, or undefined for the built-in generator. */
+  random(): RandomSource | undefined {
+    return this.#function('random');
   }
 
   /** A millisecond clock; the default is `performance.now`. */

@@ -1,10 +1,10 @@
 import { registerBalancer, type Balancer, type CallOutcome, type Instance } from '@disco/core';
 import { InflightCounts } from './inflight.js';
 import { OptionReader } from './options.js';
-import { randomIndex, type RandomSource } from './random-source.js';
+import { Rng, type RandomSource } from './random-source.js';
 
 export interface P2cOptions {
-  /** Uniform numbers in [0, 1); default `Math.random`. */
+  /** Uniform numbers in [0, 1), e.g. `seededRandom(1)`; default: a generator seeded once from `Math.random`. */
   random?: RandomSource;
 }
 
@@ -15,18 +15,18 @@ export interface P2cOptions {
  */
 class P2cBalancer implements Balancer {
   readonly name = 'p2c';
-  readonly #random: RandomSource;
+  readonly #random: Rng;
   readonly #inflight = new InflightCounts();
 
   constructor(options: P2cOptions | undefined) {
-    this.#random = new OptionReader('p2c', options, ['random']).random();
+    this.#random = Rng.from(new OptionReader('p2c', options, ['random']).random());
   }
 
   pick(instances: readonly Instance[]): Instance | undefined {
     const n = instances.length;
     if (n < 2) return instances[0];
-    const i = randomIndex(this.#random, n);
-    let j = randomIndex(this.#random, n - 1);
+    const i = this.#random.index(n);
+    let j = this.#random.index(n - 1);
     if (j >= i) j++;
     const a = instances[i]!;
     const b = instances[j]!;

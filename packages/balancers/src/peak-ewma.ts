@@ -1,6 +1,6 @@
 import { registerBalancer, type Balancer, type CallOutcome, type Duration, type Instance } from '@disco/core';
 import { OptionReader } from './options.js';
-import { randomIndex, type RandomSource } from './random-source.js';
+import { Rng, type RandomSource } from './random-source.js';
 
 export interface PeakEwmaOptions {
   /** How fast old latency fades: an observation's weight falls to 1/e after this long. Default 10s. */
@@ -9,7 +9,7 @@ export interface PeakEwmaOptions {
   penalty?: number;
   /** Millisecond clock read in onStart/onEnd (never in pick); default `performance.now`. */
   now?: () => number;
-  /** Uniform numbers in [0, 1); default `Math.random`. */
+  /** Uniform numbers in [0, 1), e.g. `seededRandom(1)`; default: a generator seeded once from `Math.random`. */
   random?: RandomSource;
 }
 
@@ -39,7 +39,7 @@ class PeakEwmaBalancer implements Balancer {
   readonly #decay: number;
   readonly #penalty: number;
   readonly #clock: () => number;
-  readonly #random: RandomSource;
+  readonly #random: Rng;
   readonly #loads = new Map<string, Load>();
   #now = 0;
   #snapshot: readonly Instance[] | undefined;
@@ -49,15 +49,15 @@ class PeakEwmaBalancer implements Balancer {
     this.#decay = Math.max(read.duration('decay', '10s'), 1);
     this.#penalty = read.number('penalty', 1e6, 0);
     this.#clock = read.clock();
-    this.#random = read.random();
+    this.#random = Rng.from(read.random());
   }
 
   pick(instances: readonly Instance[]): Instance | undefined {
     const n = instances.length;
     if (n < 2) return instances[0];
     if (instances !== this.#snapshot) this.#forgetDeparted(instances);
-    const i = randomIndex(this.#random, n);
-    let j = randomIndex(this.#random, n - 1);
+    const i = this.#random.index(n);
+    let j = this.#random.index(n - 1);
     if (j >= i) j++;
     const a = instances[i]!;
     const b = instances[j]!;

@@ -1,14 +1,14 @@
 import { registerBalancer, type Balancer, type Instance, type PickContext } from '@disco/core';
 import { hashString, mix32 } from './hash.js';
 import { OptionReader } from './options.js';
-import { randomIndex, type RandomSource } from './random-source.js';
+import { Rng, type RandomSource } from './random-source.js';
 
 export interface RingHashOptions {
   /** Points on the ring per instance of average weight. Default 100. */
   replicas?: number;
   /** Upper bound on the ring's points; `replicas` shrinks to fit. Default 2^20. */
   maxRingSize?: number;
-  /** For picks without `context.key`; uniform numbers in [0, 1), default `Math.random`. */
+  /** For picks without `context.key`; uniform numbers in [0, 1), default: a generator seeded once from `Math.random`. */
   random?: RandomSource;
 }
 
@@ -27,7 +27,7 @@ class RingHashBalancer implements Balancer {
   readonly name = 'ring_hash';
   readonly #replicas: number;
   readonly #maxRingSize: number;
-  readonly #random: RandomSource;
+  readonly #random: Rng;
   #snapshot: readonly Instance[] | undefined;
   #points = new Uint32Array(0);
   #owners = new Int32Array(0);
@@ -36,14 +36,14 @@ class RingHashBalancer implements Balancer {
     const read = new OptionReader('ring_hash', options, ['replicas', 'maxRingSize', 'random']);
     this.#replicas = read.integer('replicas', 100, 1);
     this.#maxRingSize = read.integer('maxRingSize', 2 ** 20, 1, 2 ** 26);
-    this.#random = read.random();
+    this.#random = Rng.from(read.random());
   }
 
   pick(instances: readonly Instance[], context?: PickContext): Instance | undefined {
     const n = instances.length;
     if (n === 0) return undefined;
     const key = context?.key;
-    if (key === undefined) return instances[randomIndex(this.#random, n)];
+    if (key === undefined) return instances[this.#random.index(n)];
     if (instances !== this.#snapshot) this.#build(instances);
     const points = this.#points;
     const h = hashString(key);

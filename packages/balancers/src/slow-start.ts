@@ -1,6 +1,6 @@
 import type { Balancer, CallOutcome, Duration, Instance, PickContext } from '@disco/core';
 import { OptionReader } from './options.js';
-import type { RandomSource } from './random-source.js';
+import { Rng, type RandomSource } from './random-source.js';
 
 export interface SlowStartOptions {
   /** How long a new instance's weight takes to ramp up to full. Default 30s. */
@@ -11,7 +11,7 @@ export interface SlowStartOptions {
   aggression?: number;
   /** Millisecond clock read in onStart/onEnd (never in pick); default `performance.now`. */
   now?: () => number;
-  /** Uniform numbers in [0, 1); default `Math.random`. */
+  /** Uniform numbers in [0, 1), e.g. `seededRandom(1)`; default: a generator seeded once from `Math.random`. */
   random?: RandomSource;
 }
 
@@ -41,7 +41,7 @@ class SlowStartBalancer implements Balancer {
   readonly #minWeight: number;
   readonly #exponent: number;
   readonly #clock: () => number;
-  readonly #random: RandomSource;
+  readonly #random: Rng;
   /** Time of the latest call event; NaN before the first. */
   #now = Number.NaN;
   #snapshot: readonly Instance[] | undefined;
@@ -57,7 +57,7 @@ class SlowStartBalancer implements Balancer {
     this.#minWeight = read.number('minWeight', 0.1, 0, 1);
     this.#exponent = 1 / read.number('aggression', 1, 0.01);
     this.#clock = read.clock();
-    this.#random = read.random();
+    this.#random = Rng.from(read.random());
     this.name = `slow_start(${inner.name})`;
   }
 
@@ -67,7 +67,7 @@ class SlowStartBalancer implements Balancer {
     if (this.#born.size === 0) return chosen;
     for (let attempt = 1; chosen !== undefined && attempt < attempts; attempt++) {
       const factor = this.#factor(chosen);
-      if (factor >= 1 || this.#random() < factor) return chosen;
+      if (factor >= 1 || this.#random.next() < factor) return chosen;
       const again = this.#inner.pick(instances, context);
       if (again === chosen) return chosen;
       chosen = again;

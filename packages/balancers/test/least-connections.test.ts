@@ -12,7 +12,7 @@ describe('least_connections', () => {
     begin(balancer, instances[3]!, 2);
     expect(balancer.pick(instances)).toBe(instances[1]);
     begin(balancer, instances[1]!, 2); // i1: 3 -> now i2 and i3 tie at 2
-    expect(new Set(tally(balancer, instances, 200).entries().filter(([, c]) => c > 0).map(([id]) => id))).toEqual(new Set(['i2', 'i3']));
+    expect(new Set([...tally(balancer, instances, 200).entries()].filter(([, c]) => c > 0).map(([id]) => id))).toEqual(new Set(['i2', 'i3']));
     balancer.onEnd!(instances[0]!, { ok: true });
     balancer.onEnd!(instances[0]!, { ok: true }); // i0: 1
     expect(balancer.pick(instances)).toBe(instances[0]);
