@@ -121,6 +121,8 @@ export class ServiceWatch {
     if (generation !== this.#generation) return;
     const recovered = this.#error !== undefined;
     this.#apply(response);
+    // A listener may have closed this watch while being told the snapshot.
+    if (generation !== this.#generation) return;
     this.#startWatcher(Number(response.header.revision) + 1);
     if (recovered) this.#context.emit({ type: 'reconnected', message: `watch of "${this.name}" is back in sync with etcd`, service: this.name });
   }
@@ -208,10 +210,10 @@ export class ServiceWatch {
       message: `re-list of "${this.name}" found ${differences} change(s) the watch had not delivered; restarting the watch`,
       service: this.name,
     });
-    this.#generation++;
+    const restart = ++this.#generation;
     this.#dropWatcher();
     this.#apply(response);
-    this.#startWatcher(Number(response.header.revision) + 1);
+    if (restart === this.#generation) this.#startWatcher(Number(response.header.revision) + 1);
   }
 
   #publish(): void {
