@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubernetesApiDouble, waitFor } from '../src/index.js';
+
+const slices = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
+const pods = '/api/v1/namespaces/default/pods';
+
+interface WatchEvent {
+  type: string;
+  object: { kind?: string; code?: number; metadata: { name: string; resourceVersion: string } };
+}
+
+describe('KubernetesApiDouble', () => {
+  const double = new KubernetesApiDouble({ bookmarkIntervalMs: 100 });
+  const get = (path: string, token: string | undefined = double.token, signal?: AbortSignal) =>
+    fetch(`${double.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, ...(signal && { signal }) });
+  const json = async (path: string) => {
+    const res = await get(path);
+    return { status: res.status, body: (await res.json()) as { metadata: { resourceVersion: string; continue?: string }; items: { metadata: { name: string } }[]; code?: number; reason?: string } };
+  };
+
+  /** Opens a watch and collects its events until the stream ends or `stop()` is called. */
+  function watch(path: string) {
+    const controller = new AbortController();
+    const events: WatchEvent[] = [];
+    let ended = false;
+    const done = (async () => {
+      const res = await get(path, double.token, controller.signal).then((r) => r, () => undefined);
+      if (!res?.body) return;
+      const decoder = new TextDecoder();
+      let buffer = '';
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true });
+          let nl: number;
+          while ((nl = buffer.indexOf('\n')) >= 0) {
+            events.push(JSON.parse(buffer.slice(0, nl)) as WatchEvent);
+            buffer = buffer.slice(nl + 1);
+          }
+        }
+      } catch {
+        // aborted
+      }
+      ended = true;
+    })();
+    return { events, get ended() { return ended; }, stop: () => controller.abort(), done, names: () => events.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.type} ${e.object.metadata.name}`) };
+  }
+
+  beforeAll(async () => {
+    await double.start();
+  });
+  afterAll(async () => {
+    await double.stop();
+  });
+
+  it('answers 401 with a Status without the right bearer token', async () => {
+    for (const token of ['', 'wrong']) {
+      const res = await get(slices, token);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ kind: 'Status', code: 401, reason: 'Unauthorized' });
+    }
+  });
+
+  it('lists by label selector with a resourceVersion', async () => {
+    double.applyEndpointSlice({ name: 'web-a', service: 'web', endpoints: [{ address: '10.0.0.1' }] });
+    double.applyEndpointSlice({ name: 'api-a', service: 'api', endpoints: [{ address: '10.0.0.2' }] });
+    double.applyPod({ name: 'web-1', labels: { app: 'web', tier: 'front' }, ip: '10.0.1.1' });
+    double.applyPod({ name: 'db-1', labels: { app: 'db' }, ip: '10.0.1.2' });
+    const web = await json(`${slices}?labelSelector=${encodeURIComponent('kubernetes.io/service-name=web')}`);
+    expect(web.status).toBe(200);
+    expect(web.body.items.map((i) => i.metadata.name)).toEqual(['web-a']);
+    expect(web.body.metadata.resourceVersion).toBe(String(double.store.revision));
+    const selected = await json(`${pods}?labelSelector=${encodeURIComponent('app in (web,db),tier notin (back)')}`);
+    expect(selected.body.items.map((i) => i.metadata.name)).toEqual(['db-1', 'web-1']);
+    const bad = await json(`${pods}?labelSelector=${encodeURIComponent('app in web')}`);
+    expect(bad.status).toBe(400);
+  });
+
+  it('pages with limit/continue over a consistent snapshot, and 410s a continuation after compaction', async () => {
+    for (let i = 0; i < 5; i++) double.applyEndpointSlice({ name: `page-${i}`, service: 'paged', endpoints: [{ address: `10.1.0.${i}` }] });
+    const q = `labelSelector=${encodeURIComponent('kubernetes.io/service-name=paged')}`;
+    const first = await json(`${slices}?${q}&limit=2`);
+    expect(first.body.items.map((i) => i.metadata.name)).toEqual(['page-0', 'page-1']);
+    double.delete('endpointslices', 'page-3');
+    const second = await json(`${slices}?${q}&limit=2&continue=${first.body.metadata.continue}`);
+    expect(second.body.items.map((i) => i.metadata.name)).toEqual(['page-2', 'page-3']);
+    expect(second.body.metadata.resourceVersion).toBe(first.body.metadata.resourceVersion);
+    double.compact();
+    const expired = await json(`${slices}?${q}&limit=2&continue=${second.body.metadata.continue}`);
+    expect(expired.status).toBe(410);
+    expect(expired.body).toMatchObject({ code: 410, reason: 'Expired' });
+  });
+
+  it('streams changes from a resourceVersion, turning selector exits into DELETED', async () => {
+    const list = await json(`${pods}?labelSelector=app%3Dweb`);
+    const w = watch(`${pods}?watch=true&labelSelector=app%3Dweb&resourceVersion=${list.body.metadata.resourceVersion}`);
+    await waitFor(() => double.openWatches('pods') === 1, { what: 'the watch to open' });
+    double.applyPod({ name: 'web-2', labels: { app: 'web' }, ip: '10.0.1.3' });
+    double.applyPod({ name: 'web-2', labels: { app: 'web' }, ip: '10.0.1.3', ready: false });
+    double.applyPod({ name: 'web-2', labels: { app: 'other' }, ip: '10.0.1.3' });
+    double.applyPod({ name: 'db-2', labels: { app: 'db' }, ip: '10.0.1.4' });
+    double.applyPod({ name: 'db-2', labels: { app: 'web' }, ip: '10.0.1.4' });
+    double.delete('pods', 'db-2');
+    await waitFor(() => w.names().length === 5, { what: 'five events' });
+    expect(w.names()).toEqual(['ADDED web-2', 'MODIFIED web-2', 'DELETED web-2', 'ADDED db-2', 'DELETED db-2']);
+    const versions = w.events.map((e) => Number(e.object.metadata.resourceVersion));
+    expect([...versions].sort((a, b) => a - b)).toEqual(versions);
+    w.stop();
+  });
+
+  it('starts a watch without resourceVersion with ADDED for what exists; replays history from an old one', async () => {
+    const before = double.store.revision;
+    double.applyEndpointSlice({ name: 'replay', service: 'replay', endpoints: [{ address: '10.2.0.1' }] });
+    const fresh = watch(`${slices}?watch=1&labelSelector=kubernetes.io%2Fservice-name%3Dreplay&timeoutSeconds=1`);
+    const replay = watch(`${slices}?watch=1&labelSelector=kubernetes.io%2Fservice-name%3Dreplay&resourceVersion=${before}&timeoutSeconds=1`);
+    await fresh.done;
+    await replay.done;
+    expect(fresh.names()).toEqual(['ADDED replay']);
+    expect(replay.names()).toEqual(['ADDED replay']);
+  });
+
+  it('ends a watch at timeoutSeconds, with a BOOKMARK first when asked for', async () => {
+    const started = performance.now();
+    const w = watch(`${slices}?watch=true&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion=${double.store.revision}`);
+    await w.done;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    const bookmarks = w.events.filter((e) => e.type === 'BOOKMARK');
+    expect(bookmarks.length).toBeGreaterThanOrEqual(2); // periodic (100ms here) and the closing one
+    expect(bookmarks.at(-1)!.object.metadata.resourceVersion).toBe(String(double.store.revision));
+    const plain = watch(`${slices}?watch=true&timeoutSeconds=1&resourceVersion=${double.store.revision}`);
+    await plain.done;
+    expect(plain.events).toEqual([]);
+  });
+
+  it('answers a watch from a compacted resourceVersion with an ERROR event carrying 410', async () => {
+    const old = double.store.revision;
+    double.applyPod({ name: 'compacted', labels: { app: 'x' }, ip: '10.3.0.1' });
+    double.compact();
+    const w = watch(`${pods}?watch=true&resourceVersion=${old}`);
+    await w.done;
+    expect(w.events).toHaveLength(1);
+    expect(w.events[0]).toMatchObject({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } });
+  });
+
+  it('creates, replaces (with conflict detection) and deletes over HTTP', async () => {
+    const headers = { authorization: `Bearer ${double.token}`, 'content-type': 'application/json' };
+    const body = { metadata: { name: 'http-made', labels: { 'kubernetes.io/service-name': 'made' } }, addressType: 'IPv4', endpoints: [], ports: [] };
+    const created = await fetch(`${double.url}${slices}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    expect(created.status).toBe(201);
+    const stored = (await created.json()) as { metadata: { resourceVersion: string } };
+    expect((await fetch(`${double.url}${slices}`, { method: 'POST', headers, body: JSON.stringify(body) })).status).toBe(409);
+    const update = { ...body, metadata: { ...body.metadata, resourceVersion: stored.metadata.resourceVersion } };
+    expect((await fetch(`${double.url}${slices}/http-made`, { method: 'PUT', headers, body: JSON.stringify(update) })).status).toBe(200);
+    expect((await fetch(`${double.url}${slices}/http-made`, { method: 'PUT', headers, body: JSON.stringify(update) })).status).toBe(409);
+    expect((await get(`${slices}/http-made`)).status).toBe(200);
+    expect((await fetch(`${double.url}${slices}/http-made`, { method: 'DELETE', headers })).status).toBe(200);
+    expect((await get(`${slices}/http-made`)).status).toBe(404);
+  });
+
+  it('keeps objects and revisions across stop/start on the same port, and cuts watches on stop', async () => {
+    const port = double.port;
+    const revision = double.store.revision;
+    const w = watch(`${pods}?watch=true&resourceVersion=${revision}`);
+    await waitFor(() => double.openWatches() === 1, { what: 'the watch to open' });
+    await double.stop();
+    await w.done;
+    expect(w.ended).toBe(true);
+    await expect(get(pods)).rejects.toThrow();
+    await double.start();
+    expect(double.port).toBe(port);
+    expect(double.store.revision).toBe(revision);
+    expect((await json(`${pods}?labelSelector=app%3Dweb`)).body.items.map((i) => i.metadata.name)).toEqual(['web-1']);
+  });
+
+  it('freezes watches (silent, never ending) and injects failures', async () => {
+    const w = watch(`${pods}?watch=true&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion=${double.store.revision}`);
+    await waitFor(() => double.openWatches() === 1, { what: 'the watch to open' });
+    double.freezeWatches();
+    double.applyPod({ name: 'unseen', labels: {}, ip: '10.4.0.1' });
+    await new Promise((r) => setTimeout(r, 1300)); // past timeoutSeconds: a frozen watch must not end
+    expect(w.ended).toBe(false);
+    expect(w.names()).toEqual([]);
+    double.dropConnections();
+    await w.done;
+    double.failRequests(2, 503);
+    expect((await get(pods)).status).toBe(503);
+    expect((await get(pods)).status).toBe(503);
+    expect((await get(pods)).status).toBe(200);
+  });
+
+  it('records requests for tests that measure them', () => {
+    const watches = double.requests.filter((r) => r.watch && r.resource === 'pods');
+    expect(watches.length).toBeGreaterThan(3);
+    expect(watches[0]).toMatchObject({ method: 'GET', namespace: 'default', query: { watch: 'true' } });
+  });
+
+  it('produces a kubeconfig that names its URL and token', () => {
+    const config = JSON.parse(double.kubeconfig({ namespace: 'prod' })) as { clusters: { cluster: { server: string } }[]; users: { user: { token: string } }[]; contexts: { context: { namespace: string } }[] };
+    expect(config.clusters[0]!.cluster.server).toBe(double.url);
+    expect(config.users[0]!.user.token).toBe(double.token);
+    expect(config.contexts[0]!.context.namespace).toBe('prod');
+  });
+});
