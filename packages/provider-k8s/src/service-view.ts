@@ -1,0 +1,121 @@
+import { createInstance, reconcile, type Instance, type InvalidRecordError } from '@disco/core';
+import { isIPv4 } from 'node:net';
+import type { Candidate, MappedObject, ObjectMapper } from './candidate.js';
+
+export interface Policy {
+  readonly unready: 'exclude' | 'unhealthy';
+  readonly terminating: 'exclude' | 'unhealthy' | 'fallback';
+}
+
+interface Named {
+  metadata?: { name?: string; resourceVersion?: string } | undefined;
+}
+
+interface Entry {
+  readonly version: string | undefined;
+  readonly mapped: MappedObject;
+}
+
+/**
+ * The instances of one service, kept from the Kubernetes objects behind it (several
+ * EndpointSlices, or pods). Each object is mapped once per resourceVersion, so a change
+ * costs one mapping plus a merge; the merge applies the readiness policy and hands the result
+ * to core's `reconcile`, which keeps unchanged Instance objects and the snapshot itself when
+ * nothing changed.
+ */
+export class ServiceView<T extends Named> {
+  readonly #map: ObjectMapper<T>;
+  readonly #policy: Policy;
+  readonly #onProblem: (problem: InvalidRecordError) => void;
+  #entries = new Map<string, Entry>();
+  #snapshot: readonly Instance[] | undefined;
+
+  constructor(map: ObjectMapper<T>, policy: Policy, onProblem: (problem: InvalidRecordError) => void) {
+    this.#map = map;
+    this.#policy = policy;
+    this.#onProblem = onProblem;
+  }
+
+  /** undefined until the first `replace`. */
+  get snapshot(): readonly Instance[] | undefined {
+    return this.#snapshot;
+  }
+
+  /** After a full list. Returns true when the snapshot changed. */
+  replace(objects: readonly T[]): boolean {
+    const previous = this.#entries;
+    this.#entries = new Map();
+    for (const object of objects) {
+      const name = object.metadata?.name ?? '';
+      const old = previous.get(name);
+      const version = object.metadata?.resourceVersion;
+      this.#entries.set(name, old && version !== undefined && old.version === version ? old : this.#mapOne(object));
+    }
+    return this.#rebuild();
+  }
+
+  /** One watch event. Returns true when the snapshot changed. */
+  apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T): boolean {
+    const name = object.metadata?.name ?? '';
+    if (type === 'DELETED') {
+      if (!this.#entries.delete(name)) return false;
+    } else {
+      const version = object.metadata?.resourceVersion;
+      if (version !== undefined && this.#entries.get(name)?.version === version) return false;
+      this.#entries.set(name, this.#mapOne(object));
+    }
+    return this.#rebuild();
+  }
+
+  #mapOne(object: T): Entry {
+    const mapped = this.#map(object);
+    for (const problem of mapped.problems) this.#onProblem(problem);
+    return { version: object.metadata?.resourceVersion, mapped };
+  }
+
+  #rebuild(): boolean {
+    const all: Candidate[] = [];
+    let anyReady = false;
+    for (const entry of this.#entries.values()) {
+      for (const candidate of entry.mapped.candidates) {
+        all.push(candidate);
+        if (candidate.state === 'ready') anyReady = true;
+      }
+    }
+    const { unready, terminating } = this.#policy;
+    const offered: Instance[] = [];
+    for (const { instance, state } of all) {
+      if (state === 'ready') offered.push(instance);
+      else if (state === 'unready' ? unready === 'unhealthy' : terminating === 'unhealthy') offered.push(instance);
+      else if (state === 'terminating' && terminating === 'fallback' && !anyReady) offered.push(createInstance({ ...instance, healthy: true }));
+    }
+    const next = reconcile(this.#snapshot, distinctIds(offered));
+    const changed = next !== this.#snapshot;
+    this.#snapshot = next;
+    return changed;
+  }
+}
+
+/**
+ * One id per instance. The same endpoint listed twice (while it moves between slices) is kept
+ * once; a pod listed with two addresses (an IPv4 and an IPv6 slice of a dual-stack service)
+ * keeps its id on the IPv4 one and gets `<id>@<address>` on the other.
+ */
+function distinctIds(instances: Instance[]): Instance[] {
+  const byId = new Map<string, Instance>();
+  let clashes: Instance[] | undefined;
+  for (const instance of instances) {
+    const seen = byId.get(instance.id);
+    if (seen === undefined) byId.set(instance.id, instance);
+    else if (seen.address !== instance.address) (clashes ??= []).push(instance);
+  }
+  if (!clashes) return byId.size === instances.length ? instances : [...byId.values()];
+  for (const clash of clashes) {
+    const seen = byId.get(clash.id)!;
+    const [keep, rename] = isIPv4(clash.address) && !isIPv4(seen.address) ? [clash, seen] : [seen, clash];
+    byId.set(keep.id, keep);
+    const renamed = createInstance({ ...rename, id: `${rename.id}@${rename.address}` });
+    byId.set(renamed.id, renamed);
+  }
+  return [...byId.values()];
+}

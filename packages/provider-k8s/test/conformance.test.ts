@@ -1,0 +1,32 @@
+// The read-only part of the provider conformance suite: instances come and go as
+// EndpointSlices written through the Kubernetes API — to the double always, and to a real
+// cluster as well when KUBECONFIG names one.
+import { afterAll, describe } from 'vitest';
+import { describeProvider } from '@disco/testing';
+import { kubernetesProvider } from '../src/index.js';
+import { fast, loadKubeConfig, sliceBackend, startDouble, type DoubleFixture } from './helpers.js';
+
+const suite = { unhealthy: 'remove', fields: ['zone'], address: '192.0.2.10', settleTimeoutMs: 5_000 } as const;
+
+describe('against the Kubernetes API double', async () => {
+  const fixture: DoubleFixture = await startDouble();
+  const backend = sliceBackend(loadKubeConfig(fixture.kubeconfig), 'default');
+  describeProvider('kubernetes (double)', () => fixture.provider(), { ...suite, backend });
+  afterAll(() => fixture.close());
+});
+
+const realKubeconfig = process.env.KUBECONFIG;
+if (realKubeconfig) {
+  describe('against the cluster named by KUBECONFIG', () => {
+    const namespace = process.env.K8S_NAMESPACE ?? 'default';
+    const backend = sliceBackend(loadKubeConfig(realKubeconfig), namespace);
+    describeProvider('kubernetes (real cluster)', () => kubernetesProvider({ ...fast, watchTimeout: '60s', kubeconfig: realKubeconfig, namespace }, {}), {
+      ...suite,
+      backend,
+      settleTimeoutMs: 15_000,
+    });
+    afterAll(() => backend.cleanup());
+  });
+} else {
+  console.log('[provider-k8s] KUBECONFIG is not set: SKIPPED the conformance suite against a real cluster (ran it against the Kubernetes API double only)');
+}
