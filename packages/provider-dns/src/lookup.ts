@@ -98,7 +98,10 @@ async function fromSrv(
   records: Resource[],
   signal: AbortSignal | undefined,
 ): Promise<LookupResult> {
-  const problems: InvalidRecordError[] = [];
+  // Records dns2 could not decode but stepped over (a bad RDATA): skipped, and said so.
+  const problems = srv.errors
+    .filter((e) => e.recovered)
+    .map((e) => new InvalidRecordError(`${srvName} ${e.section ?? 'record'}[${e.index ?? '?'}]`, `undecodable record (${e.message})`));
   let ttl: number | undefined;
   // RFC 2782: a lone target "." means the service is decidedly not available here.
   const usable = records.filter((r) => bare(r.target ?? '') !== '');

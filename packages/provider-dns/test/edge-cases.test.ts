@@ -170,6 +170,25 @@ describe('dns provider against a scriptable DNS server', () => {
     expect(events[0]!.message).toMatch(/ghost\.disco\.test has no A or AAAA record/);
   });
 
+  it('an SRV record with broken RDATA is skipped and reported; the rest of the answer is used', async () => {
+    primary.zone = [a('a.disco.test', '10.0.0.1')];
+    primary.script = (query, request) => {
+      if (query.type !== 'SRV') return undefined;
+      const response = Packet.createResponseFromRequest(request);
+      response.answers.push({ ...srv('_web._tcp.disco.test', 'a.disco.test', 8080) } as Packet['answers'][number]);
+      const good = response.toBuffer();
+      good.writeUInt16BE(2, 6); // ANCOUNT: one more record follows
+      // Name pointer to the question, SRV, IN, TTL 30, RDLENGTH 9 around 7 octets of SRV data.
+      const broken = Buffer.from([0xc0, 0x0c, 0, 33, 0, 1, 0, 0, 0, 30, 0, 9, 0, 0, 0, 0, 0, 80, 0, 0xaa, 0xbb]);
+      return Buffer.concat([good, broken]);
+    };
+    const provider = make();
+    const events: ProviderEvent[] = [];
+    provider.onEvent((e) => events.push(e));
+    expect((await provider.discover('web')).map((i) => i.id)).toEqual(['a.disco.test:8080']);
+    expect(events).toEqual([expect.objectContaining({ type: 'invalid-record', message: expect.stringMatching(/_web\._tcp\.disco\.test answers\[1\].*undecodable/) })]);
+  });
+
   it('target "." means not available; a lower-priority group takes over when the preferred one has no usable target', async () => {
     primary.zone = [srv('_gone._tcp.disco.test', '', 1)];
     expect(await make().discover('gone')).toEqual([]);
