@@ -94,8 +94,8 @@ export function toInstances(host: WatchHost, name: string, rows: unknown[], repo
  * goes backwards the loop starts again from 0 (an unblocked read); it is never sent below 1
  * (a 0 from the server is taken as 1); the loop is rate-limited so a server that stops
  * blocking cannot make it spin; errors are retried with jittered exponential backoff
- * (p-retry), each one reported as an `{error}` event while the last snapshot stays valid, and
- * the first answer after an error is always delivered as a fresh snapshot.
+ * (p-retry), each one reported as an `{error}` event while the last snapshot stays valid; the
+ * retry does not block, and its answer is always delivered as a fresh snapshot.
  */
 export class BlockingWatch {
   readonly name: string;
@@ -147,7 +147,8 @@ export class BlockingWatch {
     while (!signal.aborted) {
       try {
         await this.#limiter.take(signal);
-        const read = await pRetry(() => readHealth(this.#host, this.name, this.#index, signal), {
+        // After a failure the retry does not block: its answer confirms (or refreshes) the stale snapshot at once.
+        const read = await pRetry((attempt) => readHealth(this.#host, this.name, attempt > 1 ? 0 : this.#index, signal), {
           retries: Number.POSITIVE_INFINITY,
           factor: 2,
           minTimeout: options.backoffInitialMs,

@@ -59,23 +59,34 @@ export class ConsulHttp {
       body = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
     }
+    // Our own deadline: it covers connecting, headers and body alike, and its timer goes with the request.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const forward = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', forward, { once: true });
     try {
       const response = await this.#pool.request({
         method,
         path: path + queryString({ dc: this.#options.datacenter, ns: this.#options.namespace, ...options.query }),
         headers,
         body,
-        signal: options.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        signal: controller.signal,
       });
       const text = await response.body.text();
       return { status: response.statusCode, headers: response.headers, body: text };
     } catch (error) {
       if (options.signal?.aborted) throw new AbortedError(options.what, { cause: options.signal.reason });
-      const failure = new ProviderUnavailableError('consul', `${options.what}: cannot reach the Consul agent at ${this.origin}: ${this.redact(describe(error))}`, { cause: error });
+      const why = timedOut ? `no answer within ${timeoutMs} ms` : this.redact(describe(error));
+      const failure = new ProviderUnavailableError('consul', `${options.what}: cannot reach the Consul agent at ${this.origin}: ${why}`, { cause: error });
       retryable.add(failure);
       throw failure;
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', forward);
     }
   }
 

@@ -39,6 +39,10 @@ export interface RecordedRequest {
   path: string;
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
+  /** The request body as text ('' for none). */
+  body: string;
+  /** When it arrived (performance.now()). */
+  at: number;
 }
 
 const maxWaitMs = 10 * 60_000;
@@ -139,7 +143,8 @@ export class ConsulDouble {
 
   async #handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
-    this.requests.push({ method, path: url.pathname, query: url.searchParams, headers: req.headers });
+    const text = method === 'PUT' || method === 'POST' ? await readBody(req) : '';
+    this.requests.push({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body: text, at: performance.now() });
     if (this.requests.length > 2000) this.requests.splice(0, this.requests.length - 2000);
     const fault = this.faults.take(url.pathname);
     if (fault?.delayMs) {
@@ -191,7 +196,7 @@ export class ConsulDouble {
     if (path === '/v1/agent/service/register') {
       let parsed;
       try {
-        parsed = parseRegistration(JSON.parse((await readBody(req)) || 'null'));
+        parsed = parseRegistration(JSON.parse(text || 'null'));
       } catch (error) {
         return sendText(res, 400, error instanceof BadRequest ? error.message : `Request decode failed: ${(error as Error).message}`);
       }
@@ -221,7 +226,7 @@ export class ConsulDouble {
       if (m[1] === 'update') {
         let body: Record<string, unknown>;
         try {
-          body = JSON.parse((await readBody(req)) || '{}') as Record<string, unknown>;
+          body = JSON.parse(text || '{}') as Record<string, unknown>;
         } catch (error) {
           return sendText(res, 400, `Request decode failed: ${(error as Error).message}`);
         }
