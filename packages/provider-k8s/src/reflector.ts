@@ -61,7 +61,7 @@ export class Reflector {
     this.#handlers = handlers;
     this.#options = options;
     this.#random = options.random ?? Math.random;
-    this.#backoff = new Backoff({ ...options.backoff, random: this.#random });
+    this.#backoff = new Backoff({ random: this.#random, ...options.backoff });
   }
 
   start(): void {

@@ -1,0 +1,195 @@
+// How the list + watch behaves when the API server misbehaves: compaction (410 Gone),
+// restarts, silent watches, bad credentials, and many clients coming back at once.
+import type { ProviderEvent } from '@disco/core';
+import { waitFor } from '@disco/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ids, Recorder, startDouble, type DoubleFixture } from './helpers.js';
+
+let f: DoubleFixture | undefined;
+afterEach(async () => {
+  await f?.close();
+  f = undefined;
+});
+
+const lists = (fixture: DoubleFixture, since = 0) => fixture.double.requests.filter((r) => r.at >= since && r.resource === 'endpointslices' && !r.watch && r.method === 'GET');
+const watches = (fixture: DoubleFixture, since = 0) => fixture.double.requests.filter((r) => r.at >= since && r.resource === 'endpointslices' && r.watch);
+
+function slice(fixture: DoubleFixture, service: string, pods: string[]) {
+  fixture.double.applyEndpointSlice({ name: service, service, endpoints: pods.map((pod, i) => ({ address: `10.20.0.${i + 1}`, pod })) });
+}
+
+describe('list + watch resilience', () => {
+  it('runs one watch per service however many subscribers, and stops it with the last one', async () => {
+    f = await startDouble();
+    slice(f, 'one', ['a']);
+    slice(f, 'two', ['b']);
+    const provider = f.provider();
+    const recorders = Array.from({ length: 6 }, () => new Recorder());
+    const stops = recorders.map((r, i) => provider.watch(i % 2 ? 'one' : 'two', r.listener));
+    await waitFor(() => recorders.every((r) => r.last()?.length === 1), { what: 'every subscriber to get a snapshot' });
+    await waitFor(() => f!.double.openWatches('endpointslices') === 2, { what: 'two watches' });
+    expect(lists(f)).toHaveLength(2);
+    for (const stop of stops) stop();
+    await waitFor(() => f!.double.openWatches() === 0, { what: 'the watches to end with their last subscriber' });
+  });
+
+  it('restarts watches that end at timeoutSeconds from the last resourceVersion, without listing again', async () => {
+    f = await startDouble();
+    slice(f, 'quiet', ['a']);
+    const provider = f.provider({ watchTimeout: '1s' });
+    const recorder = new Recorder();
+    const stop = provider.watch('quiet', recorder.listener);
+    await waitFor(() => watches(f!).length >= 3, { timeoutMs: 8000, what: 'three watches in a row' });
+    expect(lists(f)).toHaveLength(1);
+    const resourceVersions = watches(f).map((w) => w.query.resourceVersion);
+    expect(resourceVersions.every((rv) => rv !== undefined && rv !== '' && rv !== '0')).toBe(true);
+    // timeoutSeconds is jittered in [1x, 2x) like client-go's reflector, bookmarks are asked for.
+    expect(watches(f).every((w) => ['1', '2'].includes(w.query.timeoutSeconds!) && w.query.allowWatchBookmarks === 'true')).toBe(true);
+    slice(f, 'quiet', ['a', 'b']);
+    await waitFor(() => recorder.last()?.length === 2, { what: 'a change after the restarts' });
+    expect(recorder.errors()).toBe(0);
+    stop();
+  });
+
+  it('lists again after 410 Gone for a compacted resourceVersion, and catches up', async () => {
+    f = await startDouble();
+    slice(f, 'stale', ['a']);
+    const provider = f.provider();
+    const events: ProviderEvent[] = [];
+    provider.onEvent((e) => events.push(e));
+    const recorder = new Recorder();
+    const stop = provider.watch('stale', recorder.listener);
+    await waitFor(() => recorder.last()?.length === 1 && f!.double.openWatches() === 1, { what: 'the watch' });
+    // While the watch is cut, the object changes and history is compacted past the watch's position.
+    await f.double.stop();
+    slice(f, 'stale', ['a', 'b', 'c']);
+    f.double.compact();
+    await f.double.start();
+    await waitFor(() => ids(recorder.last()).join() === 'a,b,c', { what: 'the re-list to bring the change' });
+    expect(lists(f)).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'resync')).toHaveLength(1);
+    expect(events.find((e) => e.type === 'resync')!.message).toMatch(/410 Gone/);
+    stop();
+  });
+
+  it('recovers when the API server stops and starts again, keeping its state meanwhile', async () => {
+    f = await startDouble();
+    slice(f, 'steady', ['a', 'b']);
+    const provider = f.provider();
+    const recorder = new Recorder();
+    const stop = provider.watch('steady', recorder.listener);
+    await waitFor(() => recorder.last()?.length === 2 && f!.double.openWatches() === 1, { what: 'the watch' });
+    await f.double.stop();
+    await waitFor(() => recorder.errors() === 1, { what: 'one error event for the outage' });
+    expect(recorder.events.at(-1)).toMatchObject({ error: { code: 'ERR_PROVIDER_UNAVAILABLE' } });
+    await expect(provider.discover('steady')).rejects.toMatchObject({ code: 'ERR_PROVIDER_UNAVAILABLE' });
+    slice(f, 'steady', ['a', 'b', 'c']); // changed while the server was down
+    await new Promise((r) => setTimeout(r, 300)); // several failed retries
+    expect(recorder.errors()).toBe(1);
+    await f.double.start();
+    await waitFor(() => ids(recorder.last()).join() === 'a,b,c', { what: 'the change made during the outage' });
+    // The watch resumed from its resourceVersion: no second list was needed.
+    expect(lists(f)).toHaveLength(1);
+    expect(ids(await provider.discover('steady'))).toEqual(['a', 'b', 'c']);
+    stop();
+  });
+
+  it('sends the unchanged snapshot again once the API answers after an outage (so caches know it is fresh)', async () => {
+    f = await startDouble();
+    slice(f, 'same', ['a']);
+    const recorder = new Recorder();
+    const stop = f.provider().watch('same', recorder.listener);
+    await waitFor(() => recorder.last()?.length === 1 && f!.double.openWatches() === 1, { what: 'the watch' });
+    await f.double.stop();
+    await waitFor(() => recorder.errors() === 1, { what: 'the outage' });
+    await f.double.start();
+    await waitFor(() => recorder.events.length === 3, { what: 'the snapshot after recovery' });
+    expect(recorder.events.map((e) => Object.keys(e)[0])).toEqual(['instances', 'error', 'instances']);
+    expect(ids(recorder.last())).toEqual(['a']);
+    stop();
+  });
+
+  it('detects a watch gone silent and restarts it', async () => {
+    f = await startDouble({ bookmarkIntervalMs: 60_000 });
+    slice(f, 'silent', ['a']);
+    const provider = f.provider({ watchTimeout: '1s', watchGrace: '500ms' });
+    const events: ProviderEvent[] = [];
+    provider.onEvent((e) => events.push(e));
+    const recorder = new Recorder();
+    const stop = provider.watch('silent', recorder.listener);
+    await waitFor(() => recorder.last()?.length === 1 && f!.double.openWatches() === 1, { what: 'the watch' });
+    f.double.freezeWatches(); // the connection stays open; nothing comes, not even the end
+    const frozenAt = performance.now();
+    slice(f, 'silent', ['a', 'b']);
+    await waitFor(() => recorder.last()?.length === 2, { timeoutMs: 6000, what: 'the change, after the silent watch was replaced' });
+    const detectedAfter = performance.now() - frozenAt;
+    expect(events.some((e) => e.type === 'watch-silent')).toBe(true);
+    expect(detectedAfter).toBeLessThan(2 * 1000 + 500 + 1000);
+    expect(lists(f)).toHaveLength(1);
+    stop();
+  });
+
+  it('reports bad credentials clearly, without the token', async () => {
+    f = await startDouble({ token: 'the-real-token-123' });
+    const { kubernetesProvider } = await import('../src/index.js');
+    const { writeFile } = await import('node:fs/promises');
+    const wrong = `${f.kubeconfig}.wrong`;
+    await writeFile(wrong, f.double.kubeconfig().replace('the-real-token-123', 'a-wrong-token-456'));
+    const provider = kubernetesProvider({ kubeconfig: wrong, backoff: { initial: 20, max: 100 } }, {});
+    const error = await provider.discover('web').catch((e: unknown) => e as Error);
+    expect(error).toMatchObject({ code: 'ERR_PROVIDER_UNAVAILABLE' });
+    expect((error as Error).message).toMatch(/rejected the credentials \(401 Unauthorized\)/);
+    expect((error as Error).message).not.toMatch(/a-wrong-token-456/);
+    const recorder = new Recorder();
+    const stop = provider.watch('web', recorder.listener);
+    await waitFor(() => recorder.errors() === 1, { what: 'the watch to report the failure' });
+    expect(JSON.stringify(recorder.events)).not.toMatch(/a-wrong-token-456/);
+    stop();
+    await provider.close();
+  });
+
+  /** Cuts the API server for 1.5 s while compacting, so every provider must list again; returns when each re-listed, in ms after the restart. */
+  async function relistTimes(count: number, random?: () => number): Promise<number[]> {
+    const fixture = (f = await startDouble());
+    slice(fixture, 'herd', ['a']);
+    const recorders = Array.from({ length: count }, () => new Recorder());
+    const providers = recorders.map(() => fixture.provider({ backoff: { initial: 100, max: 2000, ...(random && { random }) } }));
+    const stops = providers.map((p, i) => p.watch('herd', recorders[i]!.listener));
+    await waitFor(() => fixture.double.openWatches() === count, { what: 'every provider watching' });
+    await fixture.double.stop();
+    slice(fixture, 'herd', ['a', 'b']);
+    fixture.double.compact();
+    await new Promise((r) => setTimeout(r, 1500));
+    const back = performance.now();
+    await fixture.double.start();
+    await waitFor(() => recorders.every((r) => r.last()?.length === 2), { timeoutMs: 10_000, what: 'every provider to catch up' });
+    for (const stop of stops) stop();
+    await fixture.close();
+    f = undefined;
+    return lists(fixture, back).map((r) => r.at - back);
+  }
+
+  it('spreads the re-lists of many providers when the API server comes back (full-jitter backoff)', async () => {
+    const count = 20;
+    const describe = (times: number[]) => {
+      const first = Math.min(...times);
+      const spread = Math.max(...times) - first;
+      return { spread, within50: times.filter((t) => t - first <= 50).length, text: `first after ${first.toFixed(0)} ms, spread over ${spread.toFixed(0)} ms, ${times.filter((t) => t - first <= 50).length}/${times.length} within 50 ms of the first` };
+    };
+    const jittered = await relistTimes(count);
+    const lockstep = await relistTimes(count, () => 1); // the same backoff without jitter: the baseline
+    expect(jittered).toHaveLength(count);
+    expect(lockstep).toHaveLength(count);
+    const a = describe(jittered);
+    const b = describe(lockstep);
+    console.log(`[provider-k8s] ${count} providers re-listing after a 1.5 s API-server outage`);
+    console.log(`[provider-k8s]   full-jitter backoff: ${a.text}`);
+    console.log(`[provider-k8s]   no-jitter baseline : ${b.text}`);
+    console.log(`[provider-k8s]   spread ratio jitter/baseline: ${(a.spread / Math.max(b.spread, 1)).toFixed(1)}x`);
+    // Without jitter the re-lists come as one burst (its width is only this machine's CPU);
+    // with it they spread over the backoff window.
+    expect(a.spread).toBeGreaterThan(300);
+    expect(a.spread).toBeGreaterThan(3 * b.spread);
+    expect(a.within50).toBeLessThan(count / 2);
+  });
+});
