@@ -6,7 +6,7 @@ import { Rng, type RandomSource } from './random-source.js';
 export interface RingHashOptions {
   /** Points on the ring per instance of average weight. Default 100. */
   replicas?: number;
-  /** Upper bound on the ring's points; `replicas` shrinks to fit. Default 2^20. */
+  /** Upper bound on the ring's points; `replicas` shrinks to fit (beyond 2,621 instances by default). Default 2^18. */
   maxRingSize?: number;
   /** For picks without `context.key`; uniform numbers in [0, 1), default: a generator seeded once from `Math.random`. */
   random?: RandomSource;
@@ -35,7 +35,7 @@ class RingHashBalancer implements Balancer {
   constructor(options: RingHashOptions | undefined) {
     const read = new OptionReader('ring_hash', options, ['replicas', 'maxRingSize', 'random']);
     this.#replicas = read.integer('replicas', 100, 1);
-    this.#maxRingSize = read.integer('maxRingSize', 2 ** 20, 1, 2 ** 26);
+    this.#maxRingSize = read.integer('maxRingSize', 2 ** 18, 1, 2 ** 26);
     this.#random = Rng.from(read.random());
   }
 
