@@ -36,7 +36,7 @@ describe('dns provider against dnsmasq', () => {
   let dnsmasq: Dnsmasq;
   const providers: DnsProvider[] = [];
   const make = (options: DnsProviderOptions = {}) => {
-    const provider = new DnsProvider({ servers: dnsmasq.address, domain: 'disco.test', srvName: 'rfc2782', timeout: 300, ...options });
+    const provider = new DnsProvider({ servers: dnsmasq.address, domain: 'disco.test', srvName: 'rfc2782', timeout: 1_000, ...options });
     providers.push(provider);
     return provider;
   };
@@ -145,7 +145,7 @@ describe('dns provider against dnsmasq', () => {
   });
 
   it('keeps the last snapshot while the server is down (error event), and recovers when it is back', async () => {
-    const provider = make({ refreshTtl: 1_000, minRefresh: 200 });
+    const provider = make({ refreshTtl: 1_000, minRefresh: 200, timeout: 300 });
     const discovery = createDiscovery({ provider });
     const errors: string[] = [];
     discovery.on('error', (e) => errors.push(e.error.code));
