@@ -3,7 +3,7 @@
 // Run: pnpm bench (on the built packages).
 import { createDiscovery, staticProvider } from '@disco/core';
 import { discoServiceConfig, registerDiscoveryResolver } from '@disco/grpc-resolver';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { callWho, clientFor, startServers } from '../test/grpc-fixtures.ts';
 
 const roundMs = Number(process.env.BENCH_ROUND_MS ?? 400);
@@ -40,10 +40,10 @@ const discovery = createDiscovery({ provider: staticProvider() });
 for (const s of servers) await discovery.register({ id: s.id, name: 'svc', address: '127.0.0.1', port: s.port });
 const unregister = registerDiscoveryResolver(discovery);
 
-const contenders: { label: string; client: grpc.Client; results: number[] }[] = [
-  { label: 'grpc-js round_robin, ipv4: list', client: clientFor(`ipv4:${servers.map((s) => s.address).join(',')}`, { loadBalancingConfig: [{ round_robin: {} }] }), results: [] as Sample[] },
-  { label: 'discovery:/// + disco round_robin', client: clientFor('discovery:///svc', discoServiceConfig({ balancer: 'round_robin' })), results: [] as Sample[] },
-  { label: 'discovery:/// + disco p2c', client: clientFor('discovery:///svc', discoServiceConfig({ balancer: 'p2c' })), results: [] as Sample[] },
+const contenders: { label: string; client: grpc.Client; results: Sample[] }[] = [
+  { label: 'grpc-js round_robin, ipv4: list', client: clientFor(`ipv4:${servers.map((s) => s.address).join(',')}`, { loadBalancingConfig: [{ round_robin: {} }] }), results: [] },
+  { label: 'discovery:/// + disco round_robin', client: clientFor('discovery:///svc', discoServiceConfig({ balancer: 'round_robin' })), results: [] },
+  { label: 'discovery:/// + disco p2c', client: clientFor('discovery:///svc', discoServiceConfig({ balancer: 'p2c' })), results: [] },
 ];
 
 for (const { client } of contenders) await measure(client, 300); // connect and warm up
