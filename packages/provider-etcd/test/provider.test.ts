@@ -174,7 +174,11 @@ describe('etcd provider', () => {
     client.watch = (): WatchBuilder => {
       const builder = realWatch();
       const start = builder.startRevision.bind(builder);
-      builder.startRevision = (revision: string | number) => start(forced ? revision : ((forced = true), oldRevision));
+      builder.startRevision = (revision: string) => {
+        if (forced) return start(revision);
+        forced = true;
+        return start(String(oldRevision));
+      };
       return builder;
     };
     const provider = open({ client });
