@@ -74,7 +74,6 @@ export class EtcdCluster {
     const names = ports.map((_, i) => `m${i}`);
     const initialCluster = ports.map((p, i) => `${names[i]}=http://127.0.0.1:${p.peer}`).join(',');
     const members: EtcdMember[] = [];
-    let cluster: EtcdCluster | undefined;
     for (let i = 0; i < count; i++) {
       const { client, peer } = ports[i]!;
       const name = names[i]!;
@@ -102,12 +101,12 @@ export class EtcdCluster {
         name: `etcd member ${name}`,
         command: binary,
         args,
-        ready: () => cluster!.#healthy(clientUrl),
+        ready: () => healthy(clientUrl, options.tls),
         readyTimeoutMs,
       });
       members.push({ name, clientUrl, peerUrl, dataDir, process: launched });
     }
-    cluster = new EtcdCluster(members, options.tls);
+    const cluster = new EtcdCluster(members, options.tls);
     try {
       // All at once: a member of a new cluster is healthy only once a quorum has elected a leader.
       await Promise.all(members.map((m) => m.process.start()));
@@ -203,31 +202,30 @@ export class EtcdCluster {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
 
-  /** GET /health on the client port: `{"health":"true"}` once the member serves with a leader. */
-  #healthy(clientUrl: string): Promise<boolean> {
-    const tls = this.#tls;
-    const url = new URL('/health', clientUrl);
-    return new Promise((resolve) => {
-      const options = tls
-        ? {
-            ca: readFileSync(tls.ca),
-            ...(tls.clientCert && tls.clientKey ? { cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) } : {}),
-            timeout: 1_000,
-          }
-        : { timeout: 1_000 };
-      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve(res.statusCode === 200 && body.includes('"health":"true"')));
-        res.on('error', () => resolve(false));
-      });
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(false));
-      req.end();
+/** GET /health on the client port: `{"health":"true"}` once the member serves with a leader. */
+function healthy(clientUrl: string, tls: EtcdTlsFiles | undefined): Promise<boolean> {
+  const url = new URL('/health', clientUrl);
+  return new Promise((resolve) => {
+    const options = tls
+      ? {
+          ca: readFileSync(tls.ca),
+          ...(tls.clientCert && tls.clientKey ? { cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) } : {}),
+          timeout: 1_000,
+        }
+      : { timeout: 1_000 };
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(res.statusCode === 200 && body.includes('"health":"true"')));
+      res.on('error', () => resolve(false));
     });
-  }
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 /** A CA plus server and client certificates for 127.0.0.1, made with openssl in a temp directory. */
