@@ -103,7 +103,8 @@ export class ServiceWatch {
   }
 
   #emit(event: WatchEvent): void {
-    for (const listener of [...this.#listeners]) this.#deliver(listener, event);
+    // A copy, and a membership check: a listener may unsubscribe itself or others mid-delivery.
+    for (const listener of [...this.#listeners]) if (this.#listeners.has(listener)) this.#deliver(listener, event);
   }
 
   #deliver(listener: WatchListener, event: WatchEvent): void {
