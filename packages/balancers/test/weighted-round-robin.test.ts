@@ -59,6 +59,12 @@ describe('weighted_round_robin', () => {
     expect(Math.max(...gaps)).toBeLessThanOrEqual(11);
   });
 
+  it('at 10,000 instances of two weights, one cycle of 15,000 picks gives each exactly its weight', () => {
+    const weights = Array.from({ length: 10_000 }, (_, i) => 1 + (i % 2));
+    const counts = tally(weightedRoundRobin(), fleet(10_000, { weights }), 15_000);
+    for (let i = 0; i < 10_000; i++) expect(counts.get(`i${i}`)).toBe(weights[i]);
+  });
+
   it('skips zero weights, and treats all-zero weights as equal', () => {
     expect(new Set(sequence(weightedRoundRobin(), fleet(3, { weights: [1, 0, 2] }), 30))).toEqual(new Set(['i0', 'i2']));
     expect(sequence(weightedRoundRobin(), fleet(3, { weights: [0, 0, 0] }), 6)).toEqual(['i0', 'i1', 'i2', 'i0', 'i1', 'i2']);
