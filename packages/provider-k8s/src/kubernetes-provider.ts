@@ -10,6 +10,8 @@ import {
   type Provider,
   type ProviderCapabilities,
   type ProviderEvent,
+  type RegisterOptions,
+  type Service,
   type Unsubscribe,
   type WatchListener,
 } from '@disco/core';
@@ -52,12 +54,12 @@ export class KubernetesProvider implements Provider {
     this.#redact = createRedactor(loaded.secrets);
   }
 
-  async register(): Promise<void> {
+  async register(_service?: Service, _options?: RegisterOptions): Promise<void> {
     this.#throwIfClosed();
     throw new UnsupportedError(`the kubernetes provider cannot register instances: ${joinHint}. Deploy the pod with the Service's labels instead.`);
   }
 
-  async deregister(): Promise<void> {
+  async deregister(_serviceId?: string, _options?: OperationOptions): Promise<void> {
     this.#throwIfClosed();
     throw new UnsupportedError(`the kubernetes provider cannot deregister instances: ${joinHint}. Delete the pod, change its labels, or let its readiness probe fail.`);
   }
