@@ -18,11 +18,12 @@ export class Rng {
 
   /**
    * The generator for a strategy's `random` option: a `seededRandom` source is read directly
-   * (allocation-free); no option means a mulberry32 seeded from `Math.random` once; any other
-   * function is called on every draw (it may allocate a number per call).
+   * (allocation-free); no option (or `Math.random` itself) means a mulberry32 seeded from
+   * `Math.random` once; any other function is called on every draw (it may allocate a number
+   * per call).
    */
   static from(source: RandomSource | undefined): Rng {
-    if (source === undefined) return Rng.seeded(Math.floor(Math.random() * 2 ** 32));
+    if (source === undefined || source === Math.random) return Rng.seeded(Math.floor(Math.random() * 2 ** 32));
     return seeded.get(source) ?? new Rng(0, source);
   }
 
