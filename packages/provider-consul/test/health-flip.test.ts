@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import { createDiscovery, type Instance } from '@disco/core';
 import { ConsulDouble, waitFor } from '@disco/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, it } from 'vitest';
 import { ConsulProvider } from '../src/index.js';
 import { Recorder } from './helpers.js';
 

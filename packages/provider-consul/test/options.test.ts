@@ -1,0 +1,119 @@
+// Configuration: environment variables, address forms, TLS (against a real TLS front of the double), loading by name.
+import { readFileSync } from 'node:fs';
+import { connect, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { createDiscovery, silentLogger } from '@disco/core';
+import { ConsulDouble, makeTestCertificates, type TestCertificates } from '@disco/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConsulProvider, createProvider, optionsFromEnv } from '../src/index.js';
+import { parseAddress } from '../src/options.js';
+
+describe('environment and addresses', () => {
+  it('reads Consul\'s variables', () => {
+    expect(
+      optionsFromEnv({
+        CONSUL_HTTP_ADDR: 'consul:8501',
+        CONSUL_HTTP_TOKEN: 'tok',
+        CONSUL_DATACENTER: 'dc2',
+        CONSUL_NAMESPACE: 'team',
+        CONSUL_HTTP_SSL: 'true',
+        CONSUL_CACERT: '/ca.pem',
+        CONSUL_CLIENT_CERT: '/c.pem',
+        CONSUL_CLIENT_KEY: '/k.pem',
+        CONSUL_HTTP_SSL_VERIFY: 'false',
+      }),
+    ).toEqual({ address: 'consul:8501', token: 'tok', datacenter: 'dc2', namespace: 'team', tls: { enabled: true, verify: false, caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem' } });
+    expect(optionsFromEnv({})).toEqual({});
+  });
+
+  it('takes CONSUL_HTTP_ADDR with or without a scheme', () => {
+    expect(parseAddress('localhost:8500', false)).toMatchObject({ origin: 'http://localhost:8500', https: false });
+    expect(parseAddress('10.0.0.1', false)).toMatchObject({ origin: 'http://10.0.0.1:8500' });
+    expect(parseAddress('10.0.0.1:8501', true)).toMatchObject({ origin: 'https://10.0.0.1:8501', https: true });
+    expect(parseAddress('https://consul.example', false)).toMatchObject({ origin: 'https://consul.example:443', https: true });
+    expect(parseAddress('http://[::1]:8500', false)).toMatchObject({ origin: 'http://[::1]:8500' });
+    expect(parseAddress('unix:///var/run/consul.sock', false)).toMatchObject({ socketPath: '/var/run/consul.sock' });
+    for (const bad of ['ftp://x:1', 'http://x:1/v1', 'unix://relative', 'http://']) {
+      expect(() => parseAddress(bad, false), bad).toThrow(expect.objectContaining({ code: 'ERR_CONFIG', variable: 'CONSUL_HTTP_ADDR' }));
+    }
+  });
+
+  it('bad values are ERR_CONFIG naming the variable, never echoing a secret', () => {
+    expect(() => new ConsulProvider({}, { env: { CONSUL_HTTP_SSL: 'maybe' } })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG', variable: 'CONSUL_HTTP_SSL' }));
+    expect(() => new ConsulProvider({ tls: { enabled: true, caFile: '/nope/ca.pem' } }, { env: {} })).toThrow(/CONSUL_CACERT: cannot read "\/nope\/ca.pem"/);
+    expect(() => new ConsulProvider({ wait: '20m' }, { env: {} })).toThrow(/from 1s to 10m/);
+    expect(() => new ConsulProvider({ consistency: 'eventual' as never }, { env: {} })).toThrow(/default, stale, consistent/);
+  });
+
+  it('options by object win over the environment', async () => {
+    const double = await ConsulDouble.start();
+    try {
+      const provider = createProvider({ address: double.address }, { env: { CONSUL_HTTP_ADDR: '127.0.0.1:1', CONSUL_DATACENTER: 'dc1' }, logger: silentLogger });
+      await provider.discover('x');
+      expect(double.requestsTo('/v1/health/service/x')[0]!.query.get('dc')).toBe('dc1');
+      await provider.close();
+    } finally {
+      await double.close();
+    }
+  });
+
+  it('createDiscovery({ provider: "consul" }) loads this package', async () => {
+    const double = await ConsulDouble.start();
+    try {
+      const discovery = createDiscovery({ provider: 'consul', consul: { address: double.address }, env: {} });
+      await discovery.register({ id: 'by-name-1', name: 'by-name', address: '127.0.0.1', port: 1 });
+      expect((await discovery.discover('by-name')).map((i) => i.id)).toEqual(['by-name-1']);
+      expect((await discovery.provider()).name).toBe('consul');
+      await discovery.close();
+    } finally {
+      await double.close();
+    }
+  });
+});
+
+describe('TLS (CONSUL_HTTP_SSL, CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY)', () => {
+  let certs: TestCertificates;
+  let double: ConsulDouble;
+  let front: Server;
+  let address = '';
+  beforeAll(async () => {
+    certs = await makeTestCertificates();
+    double = await ConsulDouble.start();
+    // A TLS front that demands a client certificate, relaying to the double (as Consul's HTTPS port with verify_incoming).
+    front = createTlsServer(
+      { key: readFileSync(certs.serverKey), cert: readFileSync(certs.serverCert), ca: readFileSync(certs.ca), requestCert: true, rejectUnauthorized: true },
+      (socket) => {
+        const upstream = connect(double.port, '127.0.0.1');
+        socket.pipe(upstream).pipe(socket);
+        socket.on('error', () => upstream.destroy());
+        upstream.on('error', () => socket.destroy());
+      },
+    );
+    front.on('tlsClientError', () => {});
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    address = `127.0.0.1:${(front.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => front?.close(r));
+    await double?.close();
+    certs?.remove();
+  });
+
+  it('talks HTTPS with the CA and client certificate from the environment', async () => {
+    const env = { CONSUL_HTTP_ADDR: address, CONSUL_HTTP_SSL: 'true', CONSUL_CACERT: certs.ca, CONSUL_CLIENT_CERT: certs.clientCert, CONSUL_CLIENT_KEY: certs.clientKey };
+    const provider = createProvider({}, { env, logger: silentLogger });
+    await provider.register({ id: 'tls-1', name: 'tls', address: '127.0.0.1', port: 1 });
+    expect((await provider.discover('tls')).map((i) => i.id)).toEqual(['tls-1']);
+    await provider.close();
+  });
+
+  it('fails clearly without the CA, and without a client certificate', async () => {
+    const noCa = createProvider({ retries: 0 }, { env: { CONSUL_HTTP_ADDR: `https://${address}` }, logger: silentLogger });
+    await expect(noCa.discover('tls')).rejects.toMatchObject({ code: 'ERR_PROVIDER_UNAVAILABLE', message: expect.stringMatching(/cannot reach the Consul agent at https:.*certificate/i) });
+    await noCa.close();
+    const noClientCert = createProvider({ retries: 0 }, { env: { CONSUL_HTTP_ADDR: `https://${address}`, CONSUL_CACERT: certs.ca }, logger: silentLogger });
+    await expect(noClientCert.discover('tls')).rejects.toMatchObject({ code: 'ERR_PROVIDER_UNAVAILABLE' });
+    await noClientCert.close();
+    expect(() => createProvider({}, { env: { CONSUL_HTTP_ADDR: `https://${address}`, CONSUL_CLIENT_CERT: certs.clientCert }, logger: silentLogger })).toThrow(/CONSUL_CLIENT_KEY/);
+  });
+});
