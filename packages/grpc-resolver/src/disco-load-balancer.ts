@@ -61,6 +61,7 @@ export class DiscoLoadBalancer implements experimental.LoadBalancer {
     const next = new Map<string, Child>();
     const order: Child[] = [];
     for (const endpoint of endpoints) {
+      // One subchannel per endpoint on its first address; a second endpoint at the same address is the same backend.
       const address = endpoint.addresses[0];
       if (!address) continue;
       const key = experimental.subchannelAddressToString(address);
@@ -74,7 +75,7 @@ export class DiscoLoadBalancer implements experimental.LoadBalancer {
     for (const [key, child] of this.#children) if (!next.has(key)) this.#releaseChild(child);
     this.#children = next;
     this.#order = order;
-    if (order.length === 0) this.#lastError = 'the service has no instances';
+    this.#lastError = order.length === 0 ? 'the service has no instances' : null;
     this.#report();
     return true;
   }
