@@ -41,7 +41,7 @@ export interface ConsulProviderOptions {
   requestTimeout?: Duration | undefined;
   /** Retries of a failed register/deregister/discover (network errors, 5xx, 429). Default 2. */
   retries?: number | undefined;
-  /** Blocking-query rate limit per watch: sustained queries per second and burst. Default 10/s, burst 10. */
+  /** Blocking-query rate limit per watch: sustained queries per second and burst. Default 25/s, burst 25. */
   rateLimit?: { perSecond?: number | undefined; burst?: number | undefined } | undefined;
   /** Backoff of a watch after errors (exponential, jittered). Default 250ms up to 30s. */
   backoff?: { initial?: Duration | undefined; max?: Duration | undefined } | undefined;
@@ -148,8 +148,8 @@ export function resolveOptions(options: ConsulProviderOptions, env: Env): Resolv
     passingOnly: merged.passingOnly === true,
     requestTimeoutMs: parseDuration(merged.requestTimeout ?? '10s', 'consul.requestTimeout'),
     retries,
-    perSecond: positive(merged.rateLimit?.perSecond, 10, 'consul.rateLimit.perSecond'),
-    burst: positive(merged.rateLimit?.burst, 10, 'consul.rateLimit.burst'),
+    perSecond: positive(merged.rateLimit?.perSecond, 25, 'consul.rateLimit.perSecond'),
+    burst: positive(merged.rateLimit?.burst, 25, 'consul.rateLimit.burst'),
     backoffInitialMs: parseDuration(merged.backoff?.initial ?? '250ms', 'consul.backoff.initial'),
     backoffMaxMs: parseDuration(merged.backoff?.max ?? '30s', 'consul.backoff.max'),
     maintenanceReason: merged.maintenanceReason ?? 'marked unhealthy by disco',
