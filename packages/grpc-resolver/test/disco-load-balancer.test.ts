@@ -3,7 +3,7 @@ import { waitFor } from '@disco/testing';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callSucceeded, discoServiceConfig, registerDiscoLoadBalancer, registerDiscoveryResolver } from '../src/index.ts';
-import { callWho, clientFor, spread, startServers, whoMethod, type TestServer } from './grpc-fixtures.ts';
+import { callWho, clientFor, spread, startServers, TestServer, whoMethod } from './grpc-fixtures.ts';
 
 /** Round robin that writes down what the policy hands it. */
 class RecordingBalancer implements Balancer {
@@ -82,6 +82,22 @@ describe('the disco load-balancing policy', () => {
       expect(recorder.ended).toEqual([{ instance: expect.objectContaining({ name: 'svc' }), outcome: { ok: false, latencyMs: expect.any(Number) } }]);
     } finally {
       servers[0]!.delayMs = 0;
+      client.close();
+    }
+  });
+
+  it('routes around a server that goes away and takes it back when it returns on its address', async () => {
+    const client = clientFor('discovery:///svc', discoServiceConfig());
+    const [a, b] = servers as [TestServer, TestServer];
+    try {
+      await waitFor(async () => (await spread(client, 2)).size === 2, { what: 'a and b READY' });
+      await b.stop();
+      await waitFor(async () => (await spread(client, 10)).get('a') === 10, { what: 'all calls on a' });
+      const back = await new TestServer('b').start(b.port);
+      servers[1] = back;
+      await waitFor(async () => (await spread(client, 4)).get('b') === 2, { what: 'b to take calls again', timeoutMs: 15_000 });
+      expect(a.calls).toBeGreaterThan(0);
+    } finally {
       client.close();
     }
   });

@@ -121,6 +121,21 @@ describe('discovery resolver', () => {
     await waitFor(() => source.subscribers.size === 0, { what: 'channel close to release the watch' });
   });
 
+  it('lets go of the watch when the channel goes idle, and watches again on the next call', async () => {
+    source.set([servers[0]!]);
+    const client = new grpc.Client('fake:///svc', grpc.credentials.createInsecure(), { 'grpc.client_idle_timeout_ms': 1_000 });
+    try {
+      expect(await callWho(client)).toBe('a');
+      expect(source.subscribers.size).toBe(1);
+      await waitFor(() => source.subscribers.size === 0, { what: 'idle channel to destroy its resolver', timeoutMs: 5_000 });
+      source.set([servers[1]!]);
+      expect(await callWho(client)).toBe('b');
+      expect(source.subscribers.size).toBe(1);
+    } finally {
+      client.close();
+    }
+  });
+
   it('rejects bad targets when the channel is created, saying what is wrong', () => {
     expect(() => clientFor('fake:///a/b')).toThrow(/service name must not contain "\/"; got "a\/b"/);
     expect(() => clientFor('fake://somehost/svc')).toThrow(/names an authority \("somehost"\); write fake:\/\/\/<service-name>/);

@@ -47,9 +47,10 @@ export class TestServer {
     return `127.0.0.1:${this.port}`;
   }
 
-  async start(): Promise<this> {
+  /** Listens on `port` (default: any free one). */
+  async start(port = 0): Promise<this> {
     this.port = await new Promise<number>((resolve, reject) =>
-      this.#server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+      this.#server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
     );
     return this;
   }
