@@ -92,6 +92,7 @@ describe('etcd provider on a three-member cluster', () => {
         `after killing the leader m${leader}: ${recoveredLeader.toFixed(0)} ms (to the next change delivered); final state = etcdctl get --prefix (${expected.length} keys)`,
     );
     await etcd.restartMember(leader);
+    await provider.close();
   }, 90_000);
 
   it('recovers the true state after a compaction while it was disconnected', async () => {
@@ -120,5 +121,31 @@ describe('etcd provider on a three-member cluster', () => {
     await etcd.restartMember(0);
     await recorder.until((s) => view(s).join() === ['a:11', 'c:3'].join(), 'the true state after the restart', 15_000);
     expect(await truth(`/services/${svc}/`)).toEqual(['a:11', 'c:3']);
+    await provider.close();
+  }, 60_000);
+
+  it('a frozen member (SIGSTOP) does not freeze the view: the re-list catches what its watch stream hides', async () => {
+    const provider = etcdProvider({ endpoints: etcd.endpoints, resyncInterval: '1s', requestTimeout: '1s', backoff: { initial: 50, max: 500 } });
+    providers.push(provider);
+    const log = eventLog();
+    provider.onEvent(log.listener);
+    const svc = unique('frozen');
+    const recorder = new Recorder();
+    provider.watch(svc, recorder.listener);
+    await recorder.until((s) => s.length === 0, 'the first snapshot');
+    await waitFor(async () => (await memberWithWatcher()) >= 0, { what: 'the watch to reach a member' });
+    const frozen = await memberWithWatcher();
+    const others = etcd.members.filter((_, i) => i !== frozen).map((m) => m.clientUrl);
+    etcd.member(frozen).process.signal('SIGSTOP');
+    try {
+      const frozenAt = performance.now();
+      await etcd.etcdctl(['put', `/services/${svc}/x`, JSON.stringify({ v: 1, id: 'x', name: svc, address: '127.0.0.1', port: 5, healthy: true })], { endpoints: others });
+      await recorder.until((s) => s.length === 1, 'the change made while the watched member is frozen', 10_000);
+      console.log(`watched member m${frozen} frozen: change seen after ${(performance.now() - frozenAt).toFixed(0)} ms (events: ${[...new Set(log.events.map((e) => e.type))].join(', ')})`);
+      expect(log.of('resync').length + log.of('reconnected').length).toBeGreaterThan(0);
+    } finally {
+      etcd.member(frozen).process.signal('SIGCONT');
+    }
+    await provider.close();
   }, 60_000);
 });
