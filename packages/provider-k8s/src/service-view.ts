@@ -51,20 +51,20 @@ export class ServiceView<T extends Named> {
       const version = object.metadata?.resourceVersion;
       this.#entries.set(name, old && version !== undefined && old.version === version ? old : this.#mapOne(object));
     }
-    return this.#rebuild();
+    return this.rebuild();
   }
 
-  /** One watch event. Returns true when the snapshot changed. */
+  /**
+   * One watch event. Only records it: call `rebuild()` afterwards (once for a burst of events).
+   * Returns false when the event changes nothing (a version already held, an unknown delete).
+   */
   apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T): boolean {
     const name = object.metadata?.name ?? '';
-    if (type === 'DELETED') {
-      if (!this.#entries.delete(name)) return false;
-    } else {
-      const version = object.metadata?.resourceVersion;
-      if (version !== undefined && this.#entries.get(name)?.version === version) return false;
-      this.#entries.set(name, this.#mapOne(object));
-    }
-    return this.#rebuild();
+    if (type === 'DELETED') return this.#entries.delete(name);
+    const version = object.metadata?.resourceVersion;
+    if (version !== undefined && this.#entries.get(name)?.version === version) return false;
+    this.#entries.set(name, this.#mapOne(object));
+    return true;
   }
 
   #mapOne(object: T): Entry {
@@ -73,7 +73,8 @@ export class ServiceView<T extends Named> {
     return { version: object.metadata?.resourceVersion, mapped };
   }
 
-  #rebuild(): boolean {
+  /** Merges every object's candidates under the policy; returns true when the snapshot changed. */
+  rebuild(): boolean {
     const all: Candidate[] = [];
     let anyReady = false;
     for (const entry of this.#entries.values()) {
@@ -89,11 +90,19 @@ export class ServiceView<T extends Named> {
       else if (state === 'unready' ? unready === 'unhealthy' : terminating === 'unhealthy') offered.push(instance);
       else if (state === 'terminating' && terminating === 'fallback' && !anyReady) offered.push(createInstance({ ...instance, healthy: true }));
     }
-    const next = reconcile(this.#snapshot, distinctIds(offered));
+    // reconcile sorts by id, so duplicate ids end up side by side: a linear scan finds them,
+    // and the rare case (dual stack, an endpoint moving between slices) is merged again.
+    let next = reconcile(this.#snapshot, offered);
+    if (hasAdjacentDuplicate(next)) next = reconcile(this.#snapshot, distinctIds(offered));
     const changed = next !== this.#snapshot;
     this.#snapshot = next;
     return changed;
   }
+}
+
+function hasAdjacentDuplicate(sorted: readonly Instance[]): boolean {
+  for (let i = 1; i < sorted.length; i++) if (sorted[i]!.id === sorted[i - 1]!.id) return true;
+  return false;
 }
 
 /**
@@ -109,7 +118,7 @@ function distinctIds(instances: Instance[]): Instance[] {
     if (seen === undefined) byId.set(instance.id, instance);
     else if (seen.address !== instance.address) (clashes ??= []).push(instance);
   }
-  if (!clashes) return byId.size === instances.length ? instances : [...byId.values()];
+  if (!clashes) return [...byId.values()];
   for (const clash of clashes) {
     const seen = byId.get(clash.id)!;
     const [keep, rename] = isIPv4(clash.address) && !isIPv4(seen.address) ? [clash, seen] : [seen, clash];

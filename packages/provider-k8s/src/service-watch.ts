@@ -25,6 +25,7 @@ export class ServiceWatch {
   readonly #hooks: ServiceWatchHooks;
   #failure: DiscoveryError | undefined;
   #synced = false;
+  #flushQueued = false;
   #last: WatchEvent | undefined;
 
   constructor(source: ListWatchSource, map: ObjectMapper<KubeItem>, policy: Policy, options: ReflectorOptions, hooks: ServiceWatchHooks) {
@@ -39,7 +40,13 @@ export class ServiceWatch {
           this.#sendSnapshot();
         },
         apply: (type, item) => {
-          if (this.#view.apply(type, item)) this.#sendSnapshot();
+          if (!this.#view.apply(type, item) || this.#flushQueued) return;
+          // Events read in one turn of the event loop (a rolling update) cost one merge, not one each.
+          this.#flushQueued = true;
+          setImmediate(() => {
+            this.#flushQueued = false;
+            if (this.#view.rebuild()) this.#sendSnapshot();
+          });
         },
         connected: () => {
           if (this.#failure === undefined) return;
