@@ -7,7 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { callWho, clientFor, startServers } from '../test/grpc-fixtures.ts';
 
 const roundMs = Number(process.env.BENCH_ROUND_MS ?? 400);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 12);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
 const concurrency = 32;
 
 interface Sample {
@@ -58,7 +58,8 @@ for (let round = 0; round < rounds; round++) {
 }
 
 const base = contenders[0]!.results;
-console.log(`unary calls, ${concurrency} in flight, 3 servers, ${rounds} interleaved rounds of ${roundMs} ms (medians)`);
+console.log(`unary calls, ${concurrency} in flight, 3 servers, ${rounds} interleaved rounds of ${roundMs} ms`);
+console.log('figures: median over rounds; ratio: median of each round against the baseline in the same round');
 for (const { label, results } of contenders) {
   const wall = median(results.map((r) => r.wall));
   const cpu = median(results.map((r) => r.cpu));

@@ -30,6 +30,8 @@ export class DiscoPicker implements experimental.Picker {
   readonly #zone: string | undefined;
   readonly #fixedContext: PickContext | undefined;
   readonly #tracks: boolean;
+  /** For balancers without hooks: one result per instance, reused by every pick. */
+  readonly #fixedResults = new Map<Instance, experimental.PickResult>();
 
   constructor(
     balancer: Balancer,
@@ -45,6 +47,11 @@ export class DiscoPicker implements experimental.Picker {
     this.#zone = zone;
     this.#fixedContext = zone === undefined ? undefined : { zone };
     this.#tracks = balancer.onStart !== undefined || balancer.onEnd !== undefined;
+    if (!this.#tracks) {
+      for (const [instance, subchannel] of subchannels) {
+        this.#fixedResults.set(instance, { pickResultType: experimental.PickResultType.COMPLETE, subchannel, status: null, onCallStarted: null, onCallEnded: null });
+      }
+    }
   }
 
   pick(args: experimental.PickArgs): experimental.PickResult {
@@ -59,9 +66,7 @@ export class DiscoPicker implements experimental.Picker {
         onCallEnded: null,
       };
     }
-    if (!this.#tracks) {
-      return { pickResultType: experimental.PickResultType.COMPLETE, subchannel, status: null, onCallStarted: null, onCallEnded: null };
-    }
+    if (!this.#tracks) return this.#fixedResults.get(instance)!;
     const balancer = this.#balancer;
     let started = 0;
     return {
