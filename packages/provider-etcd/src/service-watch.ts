@@ -164,7 +164,8 @@ export class ServiceWatch {
           message: `etcd cancelled the watch of "${this.name}" (${this.#context.toError(error, 'watch').message}); listing again`,
           service: this.name,
         });
-        void this.#sync();
+        // Through the backoff, so that a watch etcd keeps refusing cannot spin.
+        this.#schedule(this.#backoff.next(), () => void this.#sync());
       });
   }
 
