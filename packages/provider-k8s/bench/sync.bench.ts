@@ -19,7 +19,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 
 const double = await new KubernetesApiDouble({ bookmarkIntervalMs: 60_000 }).start();
-const dir = await makeTempDir('disco-k8s-bench-');
+const dir = await makeTempDir('k8s-bench');
 const kubeconfig = await double.writeKubeconfig(dir);
 const endpoints = (s: number, notReady = -1): EndpointInit[] =>
   Array.from({ length: perSlice }, (_, i) => ({ address: `10.${s}.${i >> 8}.${i & 255}`, pod: `pod-${s}-${i}`, zone: `zone-${i % 3}`, nodeName: `node-${i % 20}`, ready: i !== notReady }));

@@ -97,7 +97,9 @@ const portNameRule = /^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/;
 /** Validates options (by object over environment) and fills defaults; throws ERR_CONFIG naming the bad value. */
 export function resolveOptions(options: KubernetesProviderOptions, env: Env): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new ConfigError('kubernetes provider options must be an object');
-  const merged: KubernetesProviderOptions = { ...optionsFromEnv(env), ...options };
+  // An option given as undefined must not hide the environment's value.
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as KubernetesProviderOptions;
+  const merged: KubernetesProviderOptions = { ...optionsFromEnv(env), ...given };
   const { namespace, port, pageSize = 500 } = merged;
   if (namespace !== undefined && !nameRule.test(namespace)) {
     throw new ConfigError(`namespace must be a DNS label (lowercase letters, digits and "-", at most 63); got ${JSON.stringify(namespace)}`, 'K8S_NAMESPACE');

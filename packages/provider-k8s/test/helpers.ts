@@ -19,7 +19,7 @@ export const fast: KubernetesProviderOptions = { backoff: { initial: 20, max: 20
 
 export async function startDouble(options: KubernetesApiDoubleOptions = {}): Promise<DoubleFixture> {
   const double = await new KubernetesApiDouble({ bookmarkIntervalMs: 500, ...options }).start();
-  const dir = await makeTempDir('disco-k8s-');
+  const dir = await makeTempDir('k8s');
   const kubeconfig = await double.writeKubeconfig(dir);
   const providers: ReturnType<typeof kubernetesProvider>[] = [];
   return {

@@ -10,7 +10,7 @@ let f: DoubleFixture;
 let dir: string;
 beforeAll(async () => {
   f = await startDouble();
-  dir = await makeTempDir('disco-k8s-options-');
+  dir = await makeTempDir('k8s-options');
 });
 afterAll(async () => {
   await f.close();
@@ -84,6 +84,8 @@ describe('configuration', () => {
     const provider = createProvider({ namespace: 'team-b' }, { logger: console, env: { KUBECONFIG: f.kubeconfig, K8S_NAMESPACE: 'team-a' } });
     expect(provider.namespace).toBe('team-b');
     await provider.close();
+    // An option passed as undefined does not hide the environment's value.
+    expect(kubernetesProvider({ kubeconfig: f.kubeconfig, namespace: undefined }, { K8S_NAMESPACE: 'team-c' }).namespace).toBe('team-c');
   });
 });
 
