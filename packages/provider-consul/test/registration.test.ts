@@ -69,6 +69,9 @@ describe('register', () => {
     expect((error as Error).message).toMatch(/has space/);
     expect((error as Error).message).toMatch(/consul-/);
     expect(double.requestsTo('/v1/agent/service/register')).toEqual([]);
+    // What only Consul knows is refused by Consul, and comes back as the same typed error.
+    const unroutable = await provider.register({ id: 'z', name: 'z', address: '0.0.0.0', port: 1 }).catch((e: unknown) => e);
+    expect(unroutable).toMatchObject({ code: 'ERR_INVALID_SERVICE', message: expect.stringMatching(/Consul rejected the registration: Invalid service address/) });
   });
 
   it('healthy:false puts the service in maintenance mode (kept, seen critical) and healthy:true takes it out', async () => {

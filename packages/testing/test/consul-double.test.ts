@@ -46,13 +46,14 @@ describe('agent service registration (api-docs/agent/service)', () => {
 
   it('refuses script checks, bad weights, bad meta and checks without an interval, with Consul messages', async () => {
     const cases: [unknown, RegExp][] = [
-      [{ Name: 'x', Check: { Args: ['/bin/true'], Interval: '10s' } }, /Scripts are disabled on this agent/],
+      [{ Name: 'x', Check: { Args: ['/bin/true'], Interval: '10s' } }, /Scripts are disabled on this agent from remote calls/],
       [{ Name: 'x', Weights: { Passing: 0, Warning: 1 } }, /Passing must be greater than 0/],
       [{ Name: 'x', Meta: { 'bad key': 'v' } }, /Invalid Service Meta/],
       [{ Name: 'x', Meta: { 'consul-x': 'v' } }, /reserved/],
       [{ Name: 'x', Check: { HTTP: 'http://127.0.0.1:1/' } }, /Interval must be > 0/],
       [{ Name: 'x', Check: { TTL: 'soon' } }, /invalid duration/],
       [{ Port: 1 }, /Missing service name/],
+      [{ Name: 'x', Address: '0.0.0.0' }, /Invalid service address/],
     ];
     for (const [body, message] of cases) {
       const response = await put('/v1/agent/service/register', body);
@@ -97,11 +98,13 @@ describe('agent service registration (api-docs/agent/service)', () => {
     await put('/v1/agent/service/deregister/same');
   });
 
-  it('replace-existing-checks removes checks missing from the new registration; without it they stay', async () => {
+  it('replace-existing-checks (present, empty or "true") removes checks missing from the new registration; without it they stay', async () => {
     await put('/v1/agent/service/register', { Name: 'rep', Port: 5, Checks: [{ TTL: '30s', CheckID: 'a' }, { TTL: '30s', CheckID: 'b' }] });
     await put('/v1/agent/service/register', { Name: 'rep', Port: 5, Checks: [{ TTL: '30s', CheckID: 'a' }] });
     expect((await rows('/v1/health/service/rep'))[0]!.Checks.map((c) => c.CheckID)).toEqual(['serfHealth', 'a', 'b']);
-    await put('/v1/agent/service/register?replace-existing-checks=true', { Name: 'rep', Port: 5, Checks: [{ TTL: '30s', CheckID: 'a' }] });
+    await put('/v1/agent/service/register?replace-existing-checks=false', { Name: 'rep', Port: 5, Checks: [{ TTL: '30s', CheckID: 'a' }] });
+    expect((await rows('/v1/health/service/rep'))[0]!.Checks.map((c) => c.CheckID)).toEqual(['serfHealth', 'a', 'b']);
+    await put('/v1/agent/service/register?replace-existing-checks', { Name: 'rep', Port: 5, Checks: [{ TTL: '30s', CheckID: 'a' }] });
     expect((await rows('/v1/health/service/rep'))[0]!.Checks.map((c) => c.CheckID)).toEqual(['serfHealth', 'a']);
     await put('/v1/agent/service/deregister/rep');
   });
@@ -116,6 +119,7 @@ describe('agent service registration (api-docs/agent/service)', () => {
     expect((await rows('/v1/health/service/maint?passing')).length).toBe(1);
     expect((await put('/v1/agent/service/maintenance/nobody?enable=true')).status).toBe(404);
     expect((await put('/v1/agent/service/maintenance/maint')).status).toBe(400);
+    expect(await (await put('/v1/agent/service/maintenance/maint?enable=maybe')).text()).toBe('Invalid value for enable: "maybe"');
     await put('/v1/agent/service/deregister/maint');
   });
 });
@@ -133,7 +137,10 @@ describe('TTL check updates (api-docs/agent/check)', () => {
     // The sample payload of "TTL Check Update".
     expect((await put('/v1/agent/check/update/service:ttl', { Status: 'passing', Output: 'Everything is fine' })).status).toBe(200);
     expect(await status()).toMatchObject({ Status: 'passing', Output: 'Everything is fine' });
-    expect((await put('/v1/agent/check/update/service:ttl', { Status: 'great' })).status).toBe(400);
+    const badStatus = await put('/v1/agent/check/update/service:ttl', { Status: 'great' });
+    expect(badStatus.status).toBe(400);
+    const badInitial = await put('/v1/agent/service/register', { Name: 'bad-status', Port: 1, Check: { TTL: '1s', Status: 'great' } });
+    expect(await badInitial.text()).toBe("Status for checks must 'passing', 'warning', 'critical'");
     const unknown = await put('/v1/agent/check/pass/service:nobody');
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toMatch(/does not have associated TTL/);

@@ -200,7 +200,8 @@ export class ConsulDouble {
       } catch (error) {
         return sendText(res, 400, error instanceof BadRequest ? error.message : `Request decode failed: ${(error as Error).message}`);
       }
-      const replace = url.searchParams.has('replace-existing-checks') && url.searchParams.get('replace-existing-checks') !== 'false';
+      // As Consul: present, and empty or "true".
+      const replace = url.searchParams.has('replace-existing-checks') && ['', 'true'].includes(url.searchParams.get('replace-existing-checks')!);
       const { started, stopped } = this.registry.register(ns, parsed.service, parsed.checks, replace);
       for (const id of stopped) this.#runner.stop(ns, id);
       for (const def of started) this.#runner.start(ns, def);
@@ -213,9 +214,12 @@ export class ConsulDouble {
     if ((m = route(/^\/v1\/agent\/service\/maintenance\/([^/]+)$/))) {
       const id = decodeURIComponent(m[1]!);
       const enable = url.searchParams.get('enable');
-      if (enable !== 'true' && enable !== 'false') return sendText(res, 400, 'Missing value for enable');
-      if (!this.registry.setMaintenance(ns, id, enable === 'true', url.searchParams.get('reason') ?? '')) {
-        return sendText(res, 404, `Unknown service ID "${id}"`);
+      if (enable === null) return sendText(res, 400, 'Missing value for enable');
+      // Go's strconv.ParseBool.
+      const on = ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(enable);
+      if (!on && !['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(enable)) return sendText(res, 400, `Invalid value for enable: "${enable}"`);
+      if (!this.registry.setMaintenance(ns, id, on, url.searchParams.get('reason') ?? '')) {
+        return sendText(res, 404, `No service registered with ID "${id}"`);
       }
       return sendText(res, 200, '');
     }

@@ -31,11 +31,13 @@ export function parseRegistration(body: unknown): { service: ServiceInput; check
   const warning = (w('Warning') as number | undefined) ?? 1;
   if (!(Number.isInteger(passing) && passing >= 1)) throw new BadRequest('Invalid Weights: Passing must be greater than 0');
   if (!(Number.isInteger(warning) && warning >= 0)) throw new BadRequest('Invalid Weights: Warning must be greater or equal than 0');
+  const address = typeof field('Address') === 'string' ? (field('Address') as string) : '';
+  if (['0.0.0.0', '::', '[::]'].includes(address)) throw new BadRequest('Invalid service address');
   const service: ServiceInput = {
     ID: id,
     Service: name,
     Tags: tags as string[],
-    Address: typeof field('Address') === 'string' ? (field('Address') as string) : '',
+    Address: address,
     Meta: meta as Record<string, string>,
     Port: port,
     Weights: { Passing: passing, Warning: warning },
@@ -54,11 +56,11 @@ function parseCheck(raw: unknown, service: ServiceInput, suffix: string): CheckD
   if (typeof raw !== 'object' || raw === null) throw new BadRequest('Invalid check: expected an object');
   const field = lookup(raw as Record<string, unknown>);
   if (field('Args') !== undefined || field('Script') !== undefined) {
-    throw new BadRequest("Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true");
+    throw new BadRequest("Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true");
   }
   const str = (key: string) => (typeof field(key) === 'string' ? (field(key) as string) : undefined);
   const status = (str('Status') ?? 'critical') as CheckStatus;
-  if (!['passing', 'warning', 'critical'].includes(status)) throw new BadRequest(`Invalid check status: "${status}"`);
+  if (!['passing', 'warning', 'critical'].includes(status)) throw new BadRequest("Status for checks must 'passing', 'warning', 'critical'");
   const def: CheckDefinition = {
     CheckID: str('CheckID') || str('ID') || `service:${service.ID}${suffix}`,
     Name: str('Name') || `Service '${service.Service}' check`,
