@@ -22,13 +22,14 @@ export function endpointSliceMapper(options: EndpointSliceMapperOptions): Object
     const key = `${namespace}/${slice.metadata?.name ?? '?'}`;
     const empty: MappedObject = { candidates: [], problems: [] };
     if (options.addressType !== 'any' && slice.addressType !== options.addressType) return empty;
-    const endpoints = slice.endpoints ?? [];
+    const endpoints: unknown = slice.endpoints ?? [];
+    if (!Array.isArray(endpoints)) return { candidates: [], problems: [new InvalidRecordError(key, 'endpoints is not a list')] };
     if (endpoints.length === 0) return empty;
     const port = selectPort(slice.ports ?? [], options.port, false);
     if (typeof port === 'string') return { candidates: [], problems: [new InvalidRecordError(key, `the EndpointSlice ${port}`)] };
     const candidates: Candidate[] = [];
     const problems: InvalidRecordError[] = [];
-    for (const [i, ep] of endpoints.entries()) {
+    for (const [i, ep] of (endpoints as NonNullable<V1EndpointSlice['endpoints']>).entries()) {
       const address = ep.addresses?.[0];
       if (!isValidAddress(address)) {
         problems.push(new InvalidRecordError(key, `endpoint ${i} has no usable address (${JSON.stringify(address ?? null)})`));

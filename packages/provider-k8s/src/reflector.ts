@@ -158,7 +158,7 @@ export class Reflector {
         this.#goneStreak = 0;
         this.#backoff.reset();
         const resourceVersion = (object as KubeItem | undefined)?.metadata?.resourceVersion;
-        if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') this.#handlers.apply(type, object as KubeItem);
+        if ((type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') && typeof object === 'object' && object !== null) this.#handlers.apply(type, object as KubeItem);
         if (resourceVersion) this.#resourceVersion = resourceVersion;
       };
       const done = (error: unknown) => {

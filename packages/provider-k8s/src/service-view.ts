@@ -1,4 +1,4 @@
-import { createInstance, reconcile, type Instance, type InvalidRecordError } from '@disco/core';
+import { createInstance, InvalidRecordError, reconcile, type Instance } from '@disco/core';
 import { isIPv4 } from 'node:net';
 import type { Candidate, MappedObject, ObjectMapper } from './candidate.js';
 
@@ -68,7 +68,14 @@ export class ServiceView<T extends Named> {
   }
 
   #mapOne(object: T): Entry {
-    const mapped = this.#map(object);
+    let mapped: MappedObject;
+    try {
+      mapped = this.#map(object);
+    } catch (error) {
+      // A shape no mapper expects (a field of the wrong type): skip the object, say so.
+      const key = `${(object.metadata as { namespace?: string } | undefined)?.namespace ?? ''}/${object.metadata?.name ?? '?'}`;
+      mapped = { candidates: [], problems: [new InvalidRecordError(key, `could not be read: ${(error as Error)?.message ?? String(error)}`)] };
+    }
     for (const problem of mapped.problems) this.#onProblem(problem);
     return { version: object.metadata?.resourceVersion, mapped };
   }

@@ -186,6 +186,25 @@ describe('endpointslices mode', () => {
     w.stop();
   });
 
+  it('skips and reports a slice of a shape it cannot read, from a list and from a watch', async () => {
+    const s = svc();
+    const broken = (name: string) => ({ metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': s } }, addressType: 'IPv4', ports: [{ port: 80 }], endpoints: 'garbage' });
+    f.double.apply('endpointslices', broken(`${s}-listed`));
+    f.double.applyEndpointSlice({ name: `${s}-good`, service: s, endpoints: [{ address: '10.6.1.1', pod: 'good' }] });
+    const w = watching(s);
+    await w.until((i) => i.join() === 'good', 'the good slice');
+    f.double.apply('endpointslices', broken(`${s}-watched`));
+    f.double.apply('endpointslices', { ...broken(`${s}-odd`), endpoints: [{ addresses: ['10.6.1.9'] }], ports: 'junk' });
+    f.double.applyEndpointSlice({ name: `${s}-good`, service: s, endpoints: [{ address: '10.6.1.1', pod: 'good' }, { address: '10.6.1.2', pod: 'good2' }] });
+    await w.until((i) => i.join() === 'good,good2', 'the watch to go on');
+    // (client-node's list deserializer turns the string into junk endpoints; the raw watch keeps it a string)
+    const reported = w.events.filter((e) => e.type === 'invalid-record').map((e) => e.message);
+    expect(reported.some((m) => m.includes(`default/${s}-listed: endpoint 0 has no usable address`))).toBe(true);
+    expect(reported.filter((m) => m.includes(`default/${s}-watched`))).toEqual([`skipped invalid record default/${s}-watched: endpoints is not a list`]);
+    expect(reported.filter((m) => m.includes(`default/${s}-odd`))).toEqual([expect.stringMatching(/-odd: could not be read: /)]);
+    w.stop();
+  });
+
   it('ANDs the labelSelector option with the service-name label', async () => {
     const s = svc();
     f.double.applyEndpointSlice({ name: `${s}-blue`, service: s, labels: { track: 'blue' }, endpoints: [{ address: '10.7.0.1', pod: 'blue' }] });
