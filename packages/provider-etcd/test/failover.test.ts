@@ -139,7 +139,9 @@ describe('etcd provider on a three-member cluster', () => {
     etcd.member(frozen).process.signal('SIGSTOP');
     try {
       const frozenAt = performance.now();
-      await etcd.etcdctl(['put', `/services/${svc}/x`, JSON.stringify({ v: 1, id: 'x', name: svc, address: '127.0.0.1', port: 5, healthy: true })], { endpoints: others });
+      // If the frozen member led, the others elect a new leader first: retry the put until it is taken.
+      const value = JSON.stringify({ v: 1, id: 'x', name: svc, address: '127.0.0.1', port: 5, healthy: true });
+      await waitFor(async () => Boolean(await etcd.etcdctl(['put', `/services/${svc}/x`, value], { endpoints: others })), { timeoutMs: 20_000, intervalMs: 200, what: 'the put to be accepted' });
       await recorder.until((s) => s.length === 1, 'the change made while the watched member is frozen', 10_000);
       console.log(`watched member m${frozen} frozen: change seen after ${(performance.now() - frozenAt).toFixed(0)} ms (events: ${[...new Set(log.events.map((e) => e.type))].join(', ')})`);
       expect(log.of('resync').length + log.of('reconnected').length).toBeGreaterThan(0);
