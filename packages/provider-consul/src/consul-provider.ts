@@ -171,7 +171,9 @@ export class ConsulProvider implements Provider {
     try {
       const response = await this.#http.request('PUT', `/v1/agent/check/pass/${encodeURIComponent(checkId(serviceId))}`, { what: `heartbeat of ${serviceId}` });
       if (response.status === 200) return;
-      if (response.status === 404 && mayRegister && registration && this.#registrations.get(serviceId) === registration) {
+      // 404 since Consul 1.x; older agents answered 500 with the same words.
+      const lost = response.status === 404 || /does not have associated TTL/.test(response.body);
+      if (lost && mayRegister && registration && this.#registrations.get(serviceId) === registration) {
         this.#logger.info({ serviceId }, `consul: the agent lost ${serviceId}; registering it again`);
         await this.register(registration.service, { healthy: registration.healthy });
         this.#emit({ type: 'reregistered', service: registration.service.name, message: `the Consul agent had lost ${serviceId}; registered it again` });

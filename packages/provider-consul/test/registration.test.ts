@@ -142,6 +142,19 @@ describe('rows to instances', () => {
     expect(byId.z).toMatchObject({ healthy: false });
   });
 
+  it('reports instances the token may not read (X-Consul-Results-Filtered-By-ACLs) as an acl-filtered event', async () => {
+    const double = await ConsulDouble.start({ acl: { tokens: { 'admin-token-1': 'write', 'empty-token-2': 'none' } } });
+    doubles.push(double);
+    const admin = new ConsulProvider({ address: double.address, token: 'admin-token-1' }, { env: {} });
+    const reader = new ConsulProvider({ address: double.address, token: 'empty-token-2' }, { env: {} });
+    providers.push(admin, reader);
+    const events: ProviderEvent[] = [];
+    reader.onEvent((e) => events.push(e));
+    await admin.register({ id: 'hidden-1', name: 'hidden', address: '127.0.0.1', port: 1 });
+    expect(await reader.discover('hidden')).toEqual([]);
+    expect(events).toMatchObject([{ type: 'acl-filtered', service: 'hidden' }]);
+  });
+
   it('passingOnly asks Consul for ?passing (warning instances drop out too)', async () => {
     const double = await ConsulDouble.start();
     doubles.push(double);

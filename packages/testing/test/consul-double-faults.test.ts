@@ -15,7 +15,7 @@ const call = (d: ConsulDouble, method: string, path: string, headers: Record<str
   fetch(`${d.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
 
 describe('ACL tokens (default deny)', () => {
-  const tokens = { 'w-token-1234': 'write', 'r-token-5678': 'read' } as const;
+  const tokens = { 'w-token-1234': 'write', 'r-token-5678': 'read', 'n-token-0000': 'none' } as const;
 
   it('writes need a write token: none is "Permission denied", an unknown one "ACL not found"', async () => {
     const d = await start({ acl: { tokens } });
@@ -32,17 +32,21 @@ describe('ACL tokens (default deny)', () => {
     expect(r.status).toBe(200);
   });
 
-  it('anonymous reads come back empty and flagged as filtered; an unknown token is refused', async () => {
+  it('anonymous reads come back empty (200, not flagged, as Consul); an unknown token is refused', async () => {
     const d = await start({ acl: { tokens } });
     await call(d, 'PUT', '/v1/agent/service/register', { 'X-Consul-Token': 'w-token-1234' }, { Name: 'secure', Port: 1 });
     let r = await call(d, 'GET', '/v1/health/service/secure');
     expect(r.status).toBe(200);
-    expect(r.headers.get('x-consul-results-filtered-by-acls')).toBe('true');
+    expect(r.headers.get('x-consul-results-filtered-by-acls')).toBeNull();
     expect(await r.json()).toEqual([]);
     r = await call(d, 'GET', '/v1/health/service/secure', { 'X-Consul-Token': 'r-token-5678' });
     expect(((await r.json()) as unknown[]).length).toBe(1);
     r = await call(d, 'GET', '/v1/health/service/secure', { 'X-Consul-Token': 'nope' });
     expect([r.status, await r.text()]).toEqual([403, 'ACL not found']);
+    // A known token without rights: filtered, and told so.
+    r = await call(d, 'GET', '/v1/health/service/secure', { 'X-Consul-Token': 'n-token-0000' });
+    expect(r.headers.get('x-consul-results-filtered-by-acls')).toBe('true');
+    expect(await r.json()).toEqual([]);
   });
 });
 

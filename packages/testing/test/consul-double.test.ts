@@ -138,7 +138,7 @@ describe('TTL check updates (api-docs/agent/check)', () => {
     expect((await put('/v1/agent/check/update/service:ttl', { Status: 'passing', Output: 'Everything is fine' })).status).toBe(200);
     expect(await status()).toMatchObject({ Status: 'passing', Output: 'Everything is fine' });
     const badStatus = await put('/v1/agent/check/update/service:ttl', { Status: 'great' });
-    expect(badStatus.status).toBe(400);
+    expect([badStatus.status, await badStatus.text()]).toEqual([400, "Invalid check status: 'great'"]);
     const badInitial = await put('/v1/agent/service/register', { Name: 'bad-status', Port: 1, Check: { TTL: '1s', Status: 'great' } });
     expect(await badInitial.text()).toBe("Status for checks must 'passing', 'warning', 'critical'");
     const unknown = await put('/v1/agent/check/pass/service:nobody');

@@ -234,7 +234,7 @@ export class ConsulDouble {
         } catch (error) {
           return sendText(res, 400, `Request decode failed: ${(error as Error).message}`);
         }
-        if (!['passing', 'warning', 'critical'].includes(body.Status as string)) return sendText(res, 400, 'Invalid check status');
+        if (!['passing', 'warning', 'critical'].includes(body.Status as string)) return sendText(res, 400, `Invalid check status: '${String(body.Status ?? '')}'`);
         status = body.Status as CheckStatus;
         output = typeof body.Output === 'string' ? body.Output : '';
       }
@@ -268,7 +268,7 @@ export class ConsulDouble {
   async #read(req: IncomingMessage, res: ServerResponse, url: URL, method: string, compute: () => unknown, ns: string, name: string | undefined): Promise<void> {
     if (method !== 'GET') return sendText(res, 405, `method ${method} not allowed`);
     const decision = this.#acl.authorize(req, url, 'read');
-    if (!decision.allowed && !decision.anonymous) return sendText(res, decision.status, decision.message);
+    if (!decision.allowed && !decision.anonymous && !decision.filtered) return sendText(res, decision.status, decision.message);
     const filter = url.searchParams.get('filter');
     if (filter) {
       try {
@@ -293,10 +293,10 @@ export class ConsulDouble {
       'X-Consul-Effective-Consistency': consistency,
     };
     let body = compute();
-    if (!decision.allowed) {
-      body = Array.isArray(body) ? [] : {};
-      headers['X-Consul-Results-Filtered-By-ACLs'] = 'true';
-    }
+    // Anonymous reads are filtered to nothing; Consul then leaves out X-Consul-Results-Filtered-By-ACLs
+    // (it is only set for authenticated tokens, so as not to leak that something exists).
+    if (!decision.allowed) body = Array.isArray(body) ? [] : {};
+    if (!decision.allowed && decision.filtered) headers['X-Consul-Results-Filtered-By-ACLs'] = 'true';
     sendJson(res, 200, body, headers);
   }
 
