@@ -91,7 +91,9 @@ export class CacheEntry {
     };
   }
 
-  close(): void {
+  /** Stops the watch; subscribers still attached hear `reason` (e.g. ERR_CLOSED) last. */
+  close(reason?: DiscoveryError): void {
+    if (reason) for (const subscriber of this.#subscribers) this.#call(subscriber, { error: reason });
     this.#closed = true;
     this.#subscribers.clear();
     this.#stopWatch();

@@ -11,6 +11,7 @@ import { getProbe, type HealthProbe, type HealthStatus, type ProbeKind } from '.
 import { tcpProbe } from './health/tcp-probe.js';
 import { healthyFilter, type InstanceFilter } from './instance-filter.js';
 import { silentLogger, type Logger } from './logger.js';
+import { unsubscribeOnAbort } from './listeners.js';
 import { loadProvider, type ProviderName } from './provider-loader.js';
 import type { OperationOptions, Provider, ProviderEvent, Unsubscribe, WatchListener } from './provider.js';
 import { endpoint, type Instance, type Service } from './service.js';
@@ -199,15 +200,7 @@ export class Discovery implements AsyncDisposable {
     this.#assertOpen();
     const entry = this.#entry(validateServiceName(name));
     throwIfAborted(options.signal, 'watch');
-    const unsubscribe = entry.subscribe(this.#filter(options), listener);
-    if (!options.signal) return unsubscribe;
-    const signal = options.signal;
-    const onAbort = () => unsubscribe();
-    signal.addEventListener('abort', onAbort, { once: true });
-    return () => {
-      signal.removeEventListener('abort', onAbort);
-      unsubscribe();
-    };
+    return unsubscribeOnAbort(options.signal, entry.subscribe(this.#filter(options), listener));
   }
 
   /**
@@ -300,7 +293,9 @@ export class Discovery implements AsyncDisposable {
     // Stop everything that listens first, so nobody sees our own deregistrations as updates.
     for (const handle of [...this.#handles]) handle.close();
     for (const finish of [...this.#onClose]) finish();
-    for (const entry of this.#entries.values()) entry.close();
+    // Watchers still attached (handles and updates() ended above) learn why events stop.
+    const closed = new ClosedError();
+    for (const entry of this.#entries.values()) entry.close(closed);
     this.#entries.clear();
     this.#resolvers.clear();
     const registrations = [...this.#registrations.values()];

@@ -53,3 +53,4 @@ export { getProbe, registerProbe, type HealthProbe, type HealthStatus, type Prob
 export { httpProbe } from './health/http-probe.js';
 export { tcpProbe } from './health/tcp-probe.js';
 export { parseHostPort } from './validate.js';
+export { Listeners, unsubscribeOnAbort } from './listeners.js';

@@ -285,6 +285,15 @@ describe('close', () => {
     await other.close();
   });
 
+  it('tells watchers still attached that it closed', async () => {
+    const d = createDiscovery();
+    const events: string[] = [];
+    d.watch('users', (e) => events.push('instances' in e ? 'snapshot' : e.error.code));
+    await waitFor(() => events.length === 1);
+    await d.close();
+    expect(events).toEqual(['snapshot', 'ERR_CLOSED']);
+  });
+
   it('works with await using', async () => {
     let provider!: ScriptedProvider;
     {

@@ -1,6 +1,7 @@
 import { throwIfAborted } from '../abort.js';
 import { ClosedError, ConfigError, type InvalidRecordError } from '../errors.js';
-import type { OperationOptions, Provider, ProviderEvent, RegisterOptions, Unsubscribe, WatchListener } from '../provider.js';
+import { Listeners, unsubscribeOnAbort } from '../listeners.js';
+import type { OperationOptions, Provider, ProviderEvent, RegisterOptions, Unsubscribe, WatchEvent, WatchListener } from '../provider.js';
 import { instanceFromService, type Instance, type Service } from '../service.js';
 import { validateService, validateServiceName } from '../validate.js';
 import { StaticFile } from './static-file.js';
@@ -26,8 +27,8 @@ export class StaticProvider implements Provider {
   readonly #configured: Map<string, Instance[]>;
   #fromFile = new Map<string, Instance[]>();
   readonly #registered = new Map<string, Map<string, Instance>>();
-  readonly #watchers = new Map<string, Set<WatchListener>>();
-  readonly #eventListeners = new Set<(event: ProviderEvent) => void>();
+  readonly #watchers = new Map<string, Listeners<WatchEvent>>();
+  readonly #events = new Listeners<ProviderEvent>();
   readonly #file: StaticFile | undefined;
   #fileReady: Promise<void> | undefined;
   #closed = false;
@@ -48,7 +49,7 @@ export class StaticProvider implements Provider {
         },
         (error) => {
           this.#report(error);
-          for (const listeners of this.#watchers.values()) for (const listener of [...listeners]) listener({ error });
+          for (const listeners of this.#watchers.values()) listeners.emit({ error });
         },
       );
     }
@@ -83,36 +84,32 @@ export class StaticProvider implements Provider {
     this.#assertOpen();
     validateServiceName(name);
     throwIfAborted(options.signal, 'watch');
+    let remove: Unsubscribe | undefined;
     let stopped = false;
     // Subscribe once the file (if any) is loaded, so the first event is the full current state, sent once.
     void this.#loadFile().then(() => {
       if (stopped || this.#closed) return;
       let listeners = this.#watchers.get(name);
-      if (!listeners) this.#watchers.set(name, (listeners = new Set()));
-      listeners.add(listener);
+      if (!listeners) this.#watchers.set(name, (listeners = new Listeners()));
+      remove = listeners.add(listener);
       listener({ instances: this.#snapshot(name) });
     });
-    const unsubscribe = () => {
+    return unsubscribeOnAbort(options.signal, () => {
       stopped = true;
-      const listeners = this.#watchers.get(name);
-      listeners?.delete(listener);
-      if (listeners?.size === 0) this.#watchers.delete(name);
-      options.signal?.removeEventListener('abort', unsubscribe);
-    };
-    options.signal?.addEventListener('abort', unsubscribe, { once: true });
-    return unsubscribe;
+      remove?.();
+      if (this.#watchers.get(name)?.size === 0) this.#watchers.delete(name);
+    });
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
-    this.#eventListeners.add(listener);
-    return () => this.#eventListeners.delete(listener);
+    return this.#events.add(listener);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     this.#file?.close();
     this.#watchers.clear();
-    this.#eventListeners.clear();
+    this.#events.clear();
   }
 
   #assertOpen(): void {
@@ -141,14 +138,11 @@ export class StaticProvider implements Provider {
 
   #notify(name: string): void {
     const listeners = this.#watchers.get(name);
-    if (!listeners || listeners.size === 0) return;
-    const instances = this.#snapshot(name);
-    for (const listener of [...listeners]) listener({ instances });
+    if (listeners?.size) listeners.emit({ instances: this.#snapshot(name) });
   }
 
   #report(error: InvalidRecordError): void {
-    const event: ProviderEvent = { type: 'invalid-record', message: error.message, error };
-    for (const listener of this.#eventListeners) listener(event);
+    this.#events.emit({ type: 'invalid-record', message: error.message, error });
   }
 }
 

@@ -1,0 +1,46 @@
+import type { Unsubscribe } from './provider.js';
+
+/**
+ * A set of listeners of one kind — what every provider holds for `onEvent` and for the
+ * watchers of one service. `add` returns its own unsubscribe; `emit` calls each listener on a
+ * copy of the set, so a listener may unsubscribe itself while being called.
+ */
+export class Listeners<T> {
+  readonly #set = new Set<(value: T) => void>();
+
+  get size(): number {
+    return this.#set.size;
+  }
+
+  add(listener: (value: T) => void): Unsubscribe {
+    this.#set.add(listener);
+    return () => {
+      this.#set.delete(listener);
+    };
+  }
+
+  emit(value: T): void {
+    for (const listener of [...this.#set]) listener(value);
+  }
+
+  clear(): void {
+    this.#set.clear();
+  }
+}
+
+/**
+ * Ties an unsubscribe function to an abort signal: aborting unsubscribes, and the returned
+ * function unsubscribes and detaches from the signal (so long-lived signals do not collect
+ * listeners). Either way `unsubscribe` runs once.
+ */
+export function unsubscribeOnAbort(signal: AbortSignal | undefined, unsubscribe: () => void): Unsubscribe {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    signal?.removeEventListener('abort', once);
+    unsubscribe();
+  };
+  signal?.addEventListener('abort', once, { once: true });
+  return once;
+}
