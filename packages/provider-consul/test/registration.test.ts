@@ -97,6 +97,9 @@ describe('register', () => {
     await new Promise((r) => setTimeout(r, 900));
     expect(double.requestsTo('/v1/agent/check/pass/service%3Abeat').length).toBeGreaterThanOrEqual(3);
     expect((await provider.discover('beat'))[0]?.healthy).toBe(true);
+    await double.stop(); // the agent is unreachable for a moment: beats fail and say so
+    await waitFor(() => events.some((e) => e.type === 'heartbeat-failed'), { what: 'a failed heartbeat reported' });
+    await double.restart();
     await putRaw(double, '/v1/agent/service/deregister/beat'); // the agent forgets it (restart without state, reaper…)
     await waitFor(() => events.some((e) => e.type === 'reregistered'), { what: 'the re-registration' });
     expect((await provider.discover('beat'))[0]?.healthy).toBe(true);

@@ -41,7 +41,7 @@ describe('agent service registration (api-docs/agent/service)', () => {
     expect(row!.Checks.map((c) => c.CheckID)).toEqual(['serfHealth', 'service:redis1']);
     expect(row!.Checks[0]).toMatchObject({ Name: 'Serf Health Status', Status: 'passing', ServiceID: '' });
     // A new check is critical until it has passed (no Status given).
-    expect(row!.Checks[1]).toMatchObject({ Name: "Service 'redis' check", Status: 'critical', ServiceID: 'redis1', ServiceName: 'redis', ServiceTags: ['primary', 'v1'], Type: 'http' });
+    expect(row!.Checks[1]).toMatchObject({ Name: "Service 'redis' check", Status: 'critical', ServiceID: 'redis1', ServiceName: 'redis', ServiceTags: ['primary', 'v1'], Type: 'http', Interval: '10s', Timeout: '5s' });
   });
 
   it('refuses script checks, bad weights, bad meta and checks without an interval, with Consul messages', async () => {
@@ -68,6 +68,13 @@ describe('agent service registration (api-docs/agent/service)', () => {
     expect(checks['service:multi:1']?.ServiceID).toBe('multi');
     expect(checks.own?.ServiceID).toBe('multi');
     await put('/v1/agent/service/deregister/multi');
+  });
+
+  it('renders check durations as Go does', async () => {
+    await put('/v1/agent/service/register', { Name: 'dur', Port: 1, Check: { HTTP: 'http://127.0.0.1:1/', Interval: '90s', Timeout: '1500ms' } });
+    const checks = (await (await get('/v1/agent/checks')).json()) as Record<string, { Interval: string; Timeout: string }>;
+    expect(checks['service:dur']).toMatchObject({ Interval: '1m30s', Timeout: '1.5s' });
+    await put('/v1/agent/service/deregister/dur');
   });
 
   it('accepts snake_case keys as Consul does', async () => {

@@ -1,3 +1,4 @@
+import { tryParseDuration } from '@disco/core';
 import type { CheckDefinition, CheckStatus, ConsulCheck, ConsulNode, ConsulService, ServiceEntry } from './types.js';
 
 /** A service as registered, before indexes are stamped on it. */
@@ -288,8 +289,8 @@ export class ConsulRegistry {
       ServiceName: check.serviceName,
       ServiceTags: [...check.serviceTags],
       Type: check.type,
-      Interval: check.def.Interval ?? '',
-      Timeout: check.def.Timeout ?? '',
+      Interval: goDuration(check.def.Interval),
+      Timeout: goDuration(check.def.Timeout),
       CreateIndex: check.createIndex,
       ModifyIndex: check.modifyIndex,
     };
@@ -329,6 +330,19 @@ export class ConsulRegistry {
   #wake(): void {
     for (const waiter of [...this.#waiters]) waiter();
   }
+}
+
+/** A duration as Go's time.Duration.String() prints it ("10s", "1m30s", "1h30m0s", "500ms"), as Consul renders check fields. */
+function goDuration(text: string | undefined): string {
+  const ms = tryParseDuration(text);
+  if (text === undefined || ms === undefined || ms === 0) return '';
+  if (ms < 1000) return `${ms}ms`;
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = `${Number(((ms % 60_000) / 1000).toFixed(3))}s`;
+  if (hours > 0) return `${hours}h${minutes}m${seconds}`;
+  if (minutes > 0) return `${minutes}m${seconds}`;
+  return seconds;
 }
 
 function strip(service: ConsulService): ServiceInput {
