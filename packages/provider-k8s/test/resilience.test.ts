@@ -72,6 +72,32 @@ describe('list + watch resilience', () => {
     stop();
   });
 
+  it('starts a paged list over when its continue token expires (410 Gone), in the watch and in discover()', async () => {
+    f = await startDouble();
+    for (const pod of ['a', 'b', 'c']) f.double.applyEndpointSlice({ name: `paged-${pod}`, service: 'paged', endpoints: [{ address: '10.21.0.1', pod }] });
+    let expire = 1; // the next continuation answers 410
+    f.double.onRequest = (request) => {
+      if (request.query.continue && expire > 0) {
+        expire--;
+        f!.double.applyPod({ name: `unrelated-${expire}` }); // history moves on…
+        f!.double.compact(); // …and the list's snapshot revision is compacted away
+      }
+    };
+    const provider = f.provider({ pageSize: 1 });
+    const events: ProviderEvent[] = [];
+    provider.onEvent((e) => events.push(e));
+    const recorder = new Recorder();
+    const stop = provider.watch('paged', recorder.listener);
+    await waitFor(() => ids(recorder.last()).join() === 'a,b,c', { what: 'the whole list after starting over' });
+    expect(recorder.snapshots()).toHaveLength(1);
+    expect(recorder.errors()).toBe(0);
+    expect(events.filter((e) => e.type === 'resync').map((e) => e.message)).toEqual([expect.stringMatching(/the list continuation expired \(410 Gone\); listing again/)]);
+    stop();
+    expire = 1;
+    expect(ids(await provider.discover('paged'))).toEqual(['a', 'b', 'c']);
+    expect(expire).toBe(0);
+  });
+
   it('recovers when the API server stops and starts again, keeping its state meanwhile', async () => {
     f = await startDouble();
     slice(f, 'steady', ['a', 'b']);

@@ -187,10 +187,16 @@ describe('KubernetesApiDouble', () => {
     expect((await get(pods)).status).toBe(200);
   });
 
-  it('records requests for tests that measure them', () => {
+  it('records requests for tests that measure them, and hands each to onRequest before answering it', async () => {
     const watches = double.requests.filter((r) => r.watch && r.resource === 'pods');
     expect(watches.length).toBeGreaterThan(3);
     expect(watches[0]).toMatchObject({ method: 'GET', namespace: 'default', query: { watch: 'true' } });
+    double.onRequest = (request) => {
+      if (request.query.labelSelector === 'app=late') double.applyPod({ name: 'late-1', labels: { app: 'late' }, ip: '10.5.0.1' });
+    };
+    const list = await json(`${pods}?labelSelector=app%3Dlate`);
+    double.onRequest = undefined;
+    expect(list.body.items.map((i) => i.metadata.name)).toEqual(['late-1']);
   });
 
   it('produces a kubeconfig that names its URL and token', () => {

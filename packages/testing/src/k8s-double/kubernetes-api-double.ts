@@ -55,6 +55,8 @@ export class KubernetesApiDouble {
   readonly store: ObjectStore;
   readonly token: string | undefined;
   readonly requests: KubeApiRequest[] = [];
+  /** Called with each request before it is answered: lets a test act at an exact moment (e.g. compact between list pages). */
+  onRequest: ((request: KubeApiRequest) => void) | undefined;
   readonly #http: HttpDouble;
   readonly #watches = new Set<WatchStream>();
   readonly #snapshots = new Map<string, ListSnapshot>();
@@ -155,7 +157,9 @@ export class KubernetesApiDouble {
     const type = match ? resourceTypes.find((r) => r.prefix === match[1] && r.plural === match[3]) : undefined;
     const query = Object.fromEntries(url.searchParams);
     const watch = query.watch === 'true' || query.watch === '1';
-    this.requests.push({ at: performance.now(), method: req.method ?? 'GET', resource: type?.plural, namespace: match?.[2], watch, query });
+    const request: KubeApiRequest = { at: performance.now(), method: req.method ?? 'GET', resource: type?.plural, namespace: match?.[2], watch, query };
+    this.requests.push(request);
+    this.onRequest?.(request);
     try {
       if (this.token !== undefined && req.headers.authorization !== `Bearer ${this.token}`) {
         throw new StatusError(401, 'Unauthorized', 'Unauthorized');
