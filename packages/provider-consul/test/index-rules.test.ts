@@ -1,23 +1,11 @@
 // The blocking-query rules of PROTOCOLS.md, each against the Consul double.
-import { ConsulDouble, waitFor } from '@disco/testing';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConsulProvider, type ConsulProviderOptions } from '../src/index.js';
-import { Recorder, ids } from './helpers.js';
+import { waitFor, type ConsulDouble } from '@disco/testing';
+import { describe, expect, it } from 'vitest';
+import type { ConsulProviderOptions } from '../src/index.js';
+import { Recorder, consulFixture, ids } from './helpers.js';
 
-const doubles: ConsulDouble[] = [];
-const providers: ConsulProvider[] = [];
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-  await Promise.all(doubles.splice(0).map((d) => d.close()));
-});
-
-async function setup(options: ConsulProviderOptions = {}) {
-  const double = await ConsulDouble.start();
-  doubles.push(double);
-  const provider = new ConsulProvider({ address: double.address, wait: '1s', ...options }, { env: {} });
-  providers.push(provider);
-  return { double, provider };
-}
+const consul = consulFixture({ provider: { wait: '1s' } });
+const setup = (provider: ConsulProviderOptions = {}) => consul.start({ provider });
 const svc = (id: string, port = 8000) => ({ id, name: 'web', address: '127.0.0.1', port });
 const indexes = (double: ConsulDouble) => double.requestsTo('/v1/health/service/web').map((r) => r.query.get('index'));
 

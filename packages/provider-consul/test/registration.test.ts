@@ -1,25 +1,11 @@
 // What register() sends to Consul and how Consul rows come back as Instances.
 import type { ProviderEvent } from '@disco/core';
-import { ConsulDouble, waitFor, type ConsulDoubleOptions } from '@disco/testing';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConsulProvider } from '../src/index.js';
-import { Recorder } from './helpers.js';
+import { waitFor, type ConsulDouble, type ConsulDoubleOptions } from '@disco/testing';
+import { describe, expect, it } from 'vitest';
+import { Recorder, consulFixture } from './helpers.js';
 
-const doubles: ConsulDouble[] = [];
-const providers: ConsulProvider[] = [];
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-  await Promise.all(doubles.splice(0).map((d) => d.close()));
-});
-async function setup(options: ConsulDoubleOptions = {}) {
-  const double = await ConsulDouble.start({ minCheckIntervalMs: 50, ...options });
-  doubles.push(double);
-  const provider = new ConsulProvider({ address: double.address, wait: '2s' }, { env: {} });
-  providers.push(provider);
-  const events: ProviderEvent[] = [];
-  provider.onEvent((e) => events.push(e));
-  return { double, provider, events };
-}
+const consul = consulFixture({ double: { minCheckIntervalMs: 50 }, provider: { wait: '2s' } });
+const setup = (double: ConsulDoubleOptions = {}) => consul.start({ double });
 const lastBody = (double: ConsulDouble, path: string) => JSON.parse(double.requestsTo(path).at(-1)!.body) as Record<string, unknown>;
 const putRaw = (double: ConsulDouble, path: string, body?: unknown) => fetch(`${double.url}${path}`, { method: 'PUT', body: JSON.stringify(body) });
 
@@ -146,11 +132,8 @@ describe('rows to instances', () => {
   });
 
   it('reports instances the token may not read (X-Consul-Results-Filtered-By-ACLs) as an acl-filtered event', async () => {
-    const double = await ConsulDouble.start({ acl: { tokens: { 'admin-token-1': 'write', 'empty-token-2': 'none' } } });
-    doubles.push(double);
-    const admin = new ConsulProvider({ address: double.address, token: 'admin-token-1' }, { env: {} });
-    const reader = new ConsulProvider({ address: double.address, token: 'empty-token-2' }, { env: {} });
-    providers.push(admin, reader);
+    const { double, provider: admin } = await consul.start({ double: { acl: { tokens: { 'admin-token-1': 'write', 'empty-token-2': 'none' } } }, provider: { token: 'admin-token-1' } });
+    const reader = consul.provider(double, { token: 'empty-token-2' });
     const events: ProviderEvent[] = [];
     reader.onEvent((e) => events.push(e));
     await admin.register({ id: 'hidden-1', name: 'hidden', address: '127.0.0.1', port: 1 });
@@ -159,10 +142,7 @@ describe('rows to instances', () => {
   });
 
   it('passingOnly asks Consul for ?passing (warning instances drop out too)', async () => {
-    const double = await ConsulDouble.start();
-    doubles.push(double);
-    const provider = new ConsulProvider({ address: double.address, passingOnly: true }, { env: {} });
-    providers.push(provider);
+    const { double, provider } = await consul.start({ provider: { passingOnly: true } });
     await putRaw(double, '/v1/agent/service/register', { ID: 'w', Name: 'po', Port: 1, Check: { TTL: '30s', Status: 'warning' } });
     await putRaw(double, '/v1/agent/service/register', { ID: 'p', Name: 'po', Port: 2, Check: { TTL: '30s', Status: 'passing' } });
     expect((await provider.discover('po')).map((i) => i.id)).toEqual(['p']);

@@ -1,23 +1,12 @@
 // Fault hooks of the double against the provider: 5xx, slow answers, dropped connections, an outage.
 import { createDiscovery, type DiscoveryError, type Instance } from '@disco/core';
-import { ConsulDouble, waitFor } from '@disco/testing';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConsulProvider, type ConsulProviderOptions } from '../src/index.js';
-import { Recorder, ids } from './helpers.js';
+import { waitFor } from '@disco/testing';
+import { describe, expect, it } from 'vitest';
+import type { ConsulProviderOptions } from '../src/index.js';
+import { Recorder, consulFixture, ids } from './helpers.js';
 
-const doubles: ConsulDouble[] = [];
-const providers: ConsulProvider[] = [];
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-  await Promise.all(doubles.splice(0).map((d) => d.close()));
-});
-async function setup(options: ConsulProviderOptions = {}) {
-  const double = await ConsulDouble.start();
-  doubles.push(double);
-  const provider = new ConsulProvider({ address: double.address, wait: '2s', backoff: { initial: '50ms', max: '200ms' }, ...options }, { env: {} });
-  providers.push(provider);
-  return { double, provider };
-}
+const consul = consulFixture({ provider: { wait: '2s', backoff: { initial: '50ms', max: '200ms' } } });
+const setup = (provider: ConsulProviderOptions = {}) => consul.start({ provider });
 const svc = (id: string, port = 8000) => ({ id, name: 'res', address: '127.0.0.1', port });
 
 describe('5xx answers', () => {
