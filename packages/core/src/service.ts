@@ -108,8 +108,13 @@ export function sameInstance(a: Instance, b: Instance): boolean {
     return false;
   }
   for (let i = 0; i < a.tags.length; i++) if (a.tags[i] !== b.tags[i]) return false;
-  const keys = Object.keys(a.metadata);
-  if (keys.length !== Object.keys(b.metadata).length) return false;
-  for (const key of keys) if (a.metadata[key] !== b.metadata[key]) return false;
-  return true;
+  if (a.metadata === b.metadata) return true;
+  // Counted with for-in rather than Object.keys: no arrays allocated per comparison.
+  let count = 0;
+  for (const key in a.metadata) {
+    if (a.metadata[key] !== b.metadata[key]) return false;
+    count++;
+  }
+  for (const _ in b.metadata) count--;
+  return count === 0;
 }

@@ -72,6 +72,12 @@ describe('snapshots', () => {
     expect(third[0]).toBe(a);
     expect(third[1]).toBe(changedB);
     expect(sameSnapshot(first, second)).toBe(true);
+    // An instance inserted at the front shifts every position: the others are still reused.
+    const zero = createInstance({ id: '0', name: 's', address: '10.0.0.3', port: 1 });
+    const shifted = reconcile(first, [createInstance({ ...b }), zero, createInstance({ ...a })]);
+    expect(shifted.map((i) => i.id)).toEqual(['0', 'a', 'b']);
+    expect(shifted[1]).toBe(a);
+    expect(shifted[2]).toBe(b);
     expect(sameSnapshot(first, third)).toBe(false);
   });
 });
