@@ -106,6 +106,7 @@ export class BlockingWatch {
   readonly #onIdle: () => void;
   readonly #reported = new Set<string>();
   #index = 0;
+  #warnedNoIndex = false;
   #snapshot: readonly Instance[] | undefined;
   #stale: DiscoveryError | undefined;
 
@@ -172,7 +173,9 @@ export class BlockingWatch {
 
   #advance(received: number): void {
     if (Number.isNaN(received)) {
-      this.#host.logger.warn({ service: this.name }, 'Consul sent no X-Consul-Index; reading again without blocking');
+      // Not Consul, or a proxy that strips headers: nothing to block on, so only the rate limit paces the loop.
+      if (!this.#warnedNoIndex) this.#host.logger.warn({ service: this.name }, 'Consul sent no X-Consul-Index; the watch polls at its rate limit');
+      this.#warnedNoIndex = true;
       this.#index = 0;
       return;
     }
