@@ -24,7 +24,13 @@ discovery.on('error', ({ error }) => say(`lookup failed, still serving the last 
 
 // A live handle: RFC 2782 picks (lowest priority first, then by weight), no I/O per pick.
 const handle = discovery.service(service);
-await handle.ready;
+try {
+  await handle.ready;
+} catch (error) {
+  console.error(`No answer for "${service}": ${(error as Error).message}\nIs a Consul agent serving DNS there? Point DNS_SERVER at one (e.g. DNS_SERVER=10.0.0.5:8600).`);
+  await discovery.close();
+  process.exit(1);
+}
 say(`${service}: ${show(handle.instances)}`);
 if (handle.instances.length > 0) {
   const tally = new Map<string, number>();
