@@ -12,7 +12,7 @@ export interface HealthCheck {
   ttl?: Duration;
   /** How often the probe runs. Default 10s. */
   interval?: Duration;
-  /** How long one probe may take. Default 5s (capped at the interval). */
+  /** How long one probe may take. Default 5s. Probes never overlap: the next starts an interval after one ends. */
   timeout?: Duration;
   /** Remove the registration after it has been critical this long. Default: never. */
   deregisterAfter?: Duration;

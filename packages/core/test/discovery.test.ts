@@ -1,6 +1,8 @@
 import { createDiscovery, isDiscoveryError, ProviderUnavailableError, staticProvider, type Balancer, type Instance, type WatchEvent } from '@disco/core';
 import { waitFor } from '@disco/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CacheEntry } from '../src/cache-entry.js';
+import { healthyFilter } from '../src/instance-filter.js';
 import { inst, ScriptedProvider, tick } from './helpers.js';
 
 const open: { close(): Promise<void> }[] = [];
@@ -141,22 +143,26 @@ describe('cache', () => {
   });
 
   it('serves from the TTL, refreshes ahead of expiry in the background, and reads again after it', async () => {
+    // The cache entry with a clock the test moves: no timing assumptions.
     const provider = new ScriptedProvider();
     provider.instances = [inst('a1')];
-    const d = discovery({ provider, cacheTtl: 200 });
-    await d.discover('svc');
-    await d.discover('svc');
+    let now = 0;
+    const entry = new CacheEntry('svc', { provider: async () => provider, reportError: () => {}, ttlMs: 1000, maxStaleMs: Infinity, now: () => now, random: () => 0.5 });
+    await entry.read(healthyFilter);
+    now = 800; // before the refresh-ahead point (75 % + 0.5 × 20 % = 85 % of the TTL)
+    await entry.read(healthyFilter);
     expect(provider.discoverCalls).toBe(1);
-    await tick(195);
     provider.instances = [inst('a1'), inst('b2')];
-    // Inside the refresh-ahead window: the cached answer comes back at once, a refresh starts.
-    expect((await d.discover('svc')).length).toBe(1);
+    now = 900; // inside the refresh-ahead window: the cached answer at once, a refresh in the background
+    expect((await entry.read(healthyFilter)).length).toBe(1);
     await waitFor(() => provider.discoverCalls === 2);
-    await tick(5);
-    expect((await d.discover('svc')).length).toBe(2);
-    await tick(250);
-    await d.discover('svc');
+    await tick();
+    expect((await entry.read(healthyFilter)).length).toBe(2);
+    now = 900 + 1001; // past the TTL of the refreshed snapshot: the read waits for the backend
+    provider.instances = [inst('c3')];
+    expect((await entry.read(healthyFilter)).map((i) => i.id)).toEqual(['c3']);
     expect(provider.discoverCalls).toBe(3);
+    entry.close();
   });
 
   it('keeps serving the last good snapshot when the backend fails, reports it, and recovers', async () => {

@@ -107,7 +107,7 @@ describe('local health agent through Discovery', () => {
     const d = createDiscovery();
     const statuses: string[] = [];
     d.on('health', (e) => e.changed && statuses.push(e.status));
-    await d.register({ id: 'api-1', name: 'api', address: '127.0.0.1', port: 8080, health: { http: url, interval: '20ms', timeout: '200ms', deregisterAfter: '150ms' } });
+    await d.register({ id: 'api-1', name: 'api', address: '127.0.0.1', port: 8080, health: { http: url, interval: '20ms', timeout: '2s', deregisterAfter: '150ms' } });
     const seen: (readonly Instance[])[] = [];
     d.watch('api', (e) => 'instances' in e && seen.push(e.instances), { healthyOnly: false });
     await waitFor(() => seen.at(-1)?.[0]?.healthy === true);

@@ -44,7 +44,7 @@ export class HealthAgent {
     this.#probe = probe;
     this.#hooks = hooks;
     this.#intervalMs = parseDuration(check.interval ?? defaults.interval, 'health.interval');
-    this.#timeoutMs = Math.min(parseDuration(check.timeout ?? defaults.timeout, 'health.timeout'), this.#intervalMs);
+    this.#timeoutMs = parseDuration(check.timeout ?? defaults.timeout, 'health.timeout');
     this.#ttlMs = check.ttl === undefined ? undefined : parseDuration(check.ttl, 'health.ttl');
     this.#deregisterAfterMs = check.deregisterAfter === undefined ? undefined : parseDuration(check.deregisterAfter, 'health.deregisterAfter');
   }
