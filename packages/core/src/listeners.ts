@@ -7,6 +7,12 @@ import type { Unsubscribe } from './provider.js';
  */
 export class Listeners<T> {
   readonly #set = new Set<(value: T) => void>();
+  readonly #onListenerError: ((error: unknown) => void) | undefined;
+
+  /** With `onListenerError`, a listener that throws is reported there and the others still run. */
+  constructor(onListenerError?: (error: unknown) => void) {
+    this.#onListenerError = onListenerError;
+  }
 
   get size(): number {
     return this.#set.size;
@@ -20,7 +26,16 @@ export class Listeners<T> {
   }
 
   emit(value: T): void {
-    for (const listener of [...this.#set]) listener(value);
+    for (const listener of [...this.#set]) {
+      if (!this.#onListenerError) listener(value);
+      else {
+        try {
+          listener(value);
+        } catch (error) {
+          this.#onListenerError(error);
+        }
+      }
+    }
   }
 
   clear(): void {
