@@ -1,4 +1,5 @@
 import {
+  Listeners,
   InvalidRecordError,
   ProviderUnavailableError,
   isDiscoveryError,
@@ -100,7 +101,7 @@ export function toInstances(host: WatchHost, name: string, rows: unknown[], repo
 export class BlockingWatch {
   readonly name: string;
   readonly #host: WatchHost;
-  readonly #listeners = new Set<WatchListener>();
+  readonly #listeners: Listeners<WatchEvent>;
   readonly #controller = new AbortController();
   readonly #limiter: RateLimiter;
   readonly #onIdle: () => void;
@@ -115,6 +116,7 @@ export class BlockingWatch {
     this.#host = host;
     this.#onIdle = onIdle;
     this.#limiter = new RateLimiter(host.options.perSecond, host.options.burst);
+    this.#listeners = new Listeners((error) => host.logger.error({ service: name, err: error }, 'a watch listener threw'));
     void this.#run();
   }
 
@@ -124,12 +126,15 @@ export class BlockingWatch {
   }
 
   add(listener: WatchListener): () => void {
-    this.#listeners.add(listener);
+    let subscribed = true;
+    const remove = this.#listeners.add(listener);
     // A late subscriber starts from what the others hold.
     const current: WatchEvent | undefined = this.#stale && !this.#snapshot ? { error: this.#stale } : this.#snapshot ? { instances: this.#snapshot } : undefined;
-    if (current) queueMicrotask(() => this.#listeners.has(listener) && this.#call(listener, current));
+    if (current) queueMicrotask(() => subscribed && this.#call(listener, current));
     return () => {
-      if (!this.#listeners.delete(listener)) return;
+      if (!subscribed) return;
+      subscribed = false;
+      remove();
       if (this.#listeners.size === 0) {
         this.close();
         this.#onIdle();
@@ -205,7 +210,7 @@ export class BlockingWatch {
   }
 
   #broadcast(event: WatchEvent): void {
-    for (const listener of [...this.#listeners]) this.#call(listener, event);
+    this.#listeners.emit(event);
   }
 
   #call(listener: WatchListener, event: WatchEvent): void {

@@ -1,4 +1,6 @@
 import {
+  Listeners,
+  unsubscribeOnAbort,
   ClosedError,
   InvalidServiceError,
   parseDuration,
@@ -44,13 +46,14 @@ export class ConsulProvider implements Provider {
   readonly #registrations = new Map<string, Registration>();
   /** Services this process put in maintenance mode. */
   readonly #maintenance = new Set<string>();
-  readonly #eventListeners = new Set<(event: ProviderEvent) => void>();
+  readonly #events: Listeners<ProviderEvent>;
   readonly #host: WatchHost;
   #closed = false;
 
   constructor(options: ConsulProviderOptions = {}, context?: Partial<ProviderContext>) {
     this.#options = resolveOptions(options, context?.env ?? process.env);
     this.#logger = options.logger ?? context?.logger ?? silentLogger;
+    this.#events = new Listeners((error) => this.#logger.error({ err: error }, 'a provider event listener threw'));
     this.#http = new ConsulHttp(this.#options);
     this.#host = { http: this.#http, options: this.#options, logger: this.#logger, emit: (event) => this.#emit(event) };
   }
@@ -106,18 +109,11 @@ export class ConsulProvider implements Provider {
       watch = created;
       this.#watches.set(name, watch);
     }
-    const remove = watch.add(listener);
-    const unsubscribe = () => {
-      options.signal?.removeEventListener('abort', unsubscribe);
-      remove();
-    };
-    options.signal?.addEventListener('abort', unsubscribe, { once: true });
-    return unsubscribe;
+    return unsubscribeOnAbort(options.signal, watch.add(listener));
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
-    this.#eventListeners.add(listener);
-    return () => this.#eventListeners.delete(listener);
+    return this.#events.add(listener);
   }
 
   /** Stops every watch and heartbeat, deregisters this process's services (unless told not to), closes the connections. */
@@ -135,7 +131,7 @@ export class ConsulProvider implements Provider {
       }
     }
     this.#registrations.clear();
-    this.#eventListeners.clear();
+    this.#events.clear();
     await this.#http.close();
   }
 
@@ -189,13 +185,7 @@ export class ConsulProvider implements Provider {
   }
 
   #emit(event: ProviderEvent): void {
-    for (const listener of [...this.#eventListeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.#logger.error({ err: error }, 'a provider event listener threw');
-      }
-    }
+    this.#events.emit(event);
   }
 
   #ensureOpen(): void {
