@@ -2,11 +2,13 @@ import {
   abortable,
   AbortedError,
   ClosedError,
+  Listeners,
   reconcile,
   silentLogger,
   throwIfAborted,
   toDiscoveryError,
   UnsupportedError,
+  unsubscribeOnAbort,
   validateServiceName,
   type Instance,
   type Logger,
@@ -38,13 +40,14 @@ export class DnsProvider implements Provider {
   readonly #closing = new AbortController();
   readonly #watches = new Map<string, ServiceWatch>();
   readonly #inflight = new Map<string, Promise<LookupResult>>();
-  readonly #eventListeners = new Set<(event: ProviderEvent) => void>();
+  readonly #events: Listeners<ProviderEvent>;
   /** Problems already reported per service, so a bad record is reported once, not every poll. */
   readonly #reported = new Map<string, Set<string>>();
 
   constructor(options: DnsProviderOptions = {}, logger: Logger = silentLogger) {
     this.settings = resolveSettings(options);
     this.#logger = logger;
+    this.#events = new Listeners((error) => this.#logger.error({ err: error }, 'dns provider: an event listener threw'));
     this.#resolver = new Resolver(this.settings.servers, this.settings.timeoutMs, this.#closing.signal);
   }
 
@@ -102,25 +105,19 @@ export class DnsProvider implements Provider {
       );
       this.#watches.set(name, watch);
     }
-    watch.add(listener);
     const current = watch;
-    const unsubscribe = () => {
-      options.signal?.removeEventListener('abort', unsubscribe);
-      current.delete(listener);
+    const remove = current.add(listener);
+    return unsubscribeOnAbort(options.signal, () => {
+      remove();
       if (current.size === 0 && this.#watches.get(name) === current) {
         current.stop();
         this.#watches.delete(name);
       }
-    };
-    options.signal?.addEventListener('abort', unsubscribe, { once: true });
-    return unsubscribe;
+    });
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
-    this.#eventListeners.add(listener);
-    return () => {
-      this.#eventListeners.delete(listener);
-    };
+    return this.#events.add(listener);
   }
 
   async close(): Promise<void> {
@@ -128,7 +125,7 @@ export class DnsProvider implements Provider {
     this.#closing.abort();
     for (const watch of this.#watches.values()) watch.stop();
     this.#watches.clear();
-    this.#eventListeners.clear();
+    this.#events.clear();
     this.#reported.clear();
     // In-flight queries were aborted with the signal; wait for them to let go of their sockets.
     await Promise.allSettled([...this.#inflight.values()]);
@@ -152,14 +149,7 @@ export class DnsProvider implements Provider {
     for (const error of result.problems) {
       if (before?.has(error.message)) continue;
       this.#logger.warn({ err: error, service }, error.message);
-      const event: ProviderEvent = { type: 'invalid-record', message: error.message, service, error };
-      for (const listener of [...this.#eventListeners]) {
-        try {
-          listener(event);
-        } catch (thrown) {
-          this.#logger.error({ err: thrown }, 'dns provider: an event listener threw');
-        }
-      }
+      this.#events.emit({ type: 'invalid-record', message: error.message, service, error });
     }
   }
 }

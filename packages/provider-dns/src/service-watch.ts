@@ -1,4 +1,4 @@
-import { Backoff, reconcile, type DiscoveryError, type Instance, type WatchEvent, type WatchListener } from '@disco/core';
+import { Backoff, Listeners, reconcile, type DiscoveryError, type Instance, type Unsubscribe, type WatchEvent, type WatchListener } from '@disco/core';
 import type { LookupResult } from './lookup.js';
 
 export interface WatchTiming {
@@ -15,7 +15,7 @@ export interface WatchTiming {
  * know they are current again.
  */
 export class ServiceWatch {
-  readonly #listeners = new Set<WatchListener>();
+  readonly #listeners: Listeners<WatchEvent>;
   readonly #read: (signal: AbortSignal) => Promise<LookupResult>;
   readonly #timing: WatchTiming;
   readonly #backoff: Backoff;
@@ -38,6 +38,7 @@ export class ServiceWatch {
     this.#backoff = new Backoff({ initial: timing.refreshMinMs, max: timing.refreshMaxMs });
     this.#controller = new AbortController();
     this.#onListenerError = onListenerError;
+    this.#listeners = new Listeners(onListenerError);
     this.#toDiscoveryError = toDiscoveryError;
     closing.addEventListener('abort', () => this.stop(), { once: true, signal: this.#controller.signal });
     void this.#tick();
@@ -52,21 +53,27 @@ export class ServiceWatch {
     return this.#listeners.size;
   }
 
-  add(listener: WatchListener): void {
-    this.#listeners.add(listener);
+  add(listener: WatchListener): Unsubscribe {
+    let subscribed = true;
+    // Emits go to a copy of the set: these checks keep one under way from reaching a listener
+    // that left, or a watch that stopped, during it.
+    const remove = this.#listeners.add((event) => {
+      if (subscribed && !this.#controller.signal.aborted) listener(event);
+    });
     // Someone joining a running watch hears the current state first, on a later tick.
     const snapshot = this.#snapshot;
     const error = this.#error;
-    if (snapshot === undefined && error === undefined) return;
-    queueMicrotask(() => {
-      if (!this.#listeners.has(listener)) return;
-      if (snapshot !== undefined) this.#deliver(listener, { instances: snapshot });
-      if (error !== undefined) this.#deliver(listener, { error });
-    });
-  }
-
-  delete(listener: WatchListener): void {
-    this.#listeners.delete(listener);
+    if (snapshot !== undefined || error !== undefined) {
+      queueMicrotask(() => {
+        if (!subscribed) return;
+        if (snapshot !== undefined) this.#deliver(listener, { instances: snapshot });
+        if (error !== undefined) this.#deliver(listener, { error });
+      });
+    }
+    return () => {
+      subscribed = false;
+      remove();
+    };
   }
 
   stop(): void {
@@ -87,7 +94,7 @@ export class ServiceWatch {
       this.#snapshot = next;
       this.#error = undefined;
       this.#backoff.reset();
-      if (changed || recovered) this.#emit({ instances: next });
+      if (changed || recovered) this.#listeners.emit({ instances: next });
       const ttlMs = result.ttlSeconds === undefined ? this.#timing.refreshMaxMs : result.ttlSeconds * 1000;
       const clamped = Math.min(this.#timing.refreshMaxMs, Math.max(this.#timing.refreshMinMs, ttlMs));
       // A little after expiry, never before: a caching resolver would repeat the old answer.
@@ -96,17 +103,13 @@ export class ServiceWatch {
       if (signal.aborted) return;
       const first = this.#error === undefined;
       this.#error = this.#toDiscoveryError(error);
-      if (first) this.#emit({ error: this.#error });
+      if (first) this.#listeners.emit({ error: this.#error });
       delayMs = Math.max(this.#timing.refreshMinMs, this.#backoff.next());
     }
     this.#timer = setTimeout(() => void this.#tick(), delayMs);
   }
 
-  #emit(event: WatchEvent): void {
-    // A copy, and a membership check: a listener may unsubscribe itself or others mid-delivery.
-    for (const listener of [...this.#listeners]) if (this.#listeners.has(listener)) this.#deliver(listener, event);
-  }
-
+  /** A newcomer's first events; broadcasts go through `#listeners`, which isolates the same way. */
   #deliver(listener: WatchListener, event: WatchEvent): void {
     try {
       listener(event);
