@@ -4,9 +4,11 @@ import {
   ConfigError,
   createRedactor,
   InvalidServiceError,
+  Listeners,
   reconcile,
   silentLogger,
   throwIfAborted,
+  unsubscribeOnAbort,
   validateService,
   validateServiceName,
   type DiscoveryError,
@@ -66,7 +68,7 @@ export class EtcdProvider implements Provider {
   readonly #watches = new Map<string, ServiceWatch>();
   /** Watches whose last listener left, still cancelling their etcd watcher. */
   readonly #closing = new Set<Promise<void>>();
-  readonly #eventListeners = new Set<(event: ProviderEvent) => void>();
+  readonly #events: Listeners<ProviderEvent>;
   /** `key@mod_revision` of corrupt records already reported, so a re-list does not repeat them. */
   readonly #reported = new Set<string>();
   #closed = false;
@@ -74,6 +76,7 @@ export class EtcdProvider implements Provider {
   constructor(options: EtcdProviderOptions = {}) {
     this.#options = resolveOptions(options);
     this.#logger = this.#options.logger ?? silentLogger;
+    this.#events = new Listeners((error) => this.#logger.error({ err: error }, 'a provider event listener threw'));
     this.#redact = createRedactor([this.#options.auth?.password]);
     this.#client = this.#options.client ?? makeClient(this.#options);
     this.#ownsClient = this.#options.client === undefined;
@@ -155,26 +158,19 @@ export class EtcdProvider implements Provider {
       this.#watches.set(name, watch);
     }
     const active = watch;
-    active.add(listener);
-    let done = false;
-    const unsubscribe = () => {
-      if (done) return;
-      done = true;
-      signal?.removeEventListener('abort', unsubscribe);
-      active.remove(listener);
+    const remove = active.add(listener);
+    return unsubscribeOnAbort(signal, () => {
+      remove();
       if (active.listenerCount === 0 && this.#watches.get(name) === active) {
         this.#watches.delete(name);
         const closing = active.close(closeStepMs).finally(() => this.#closing.delete(closing));
         this.#closing.add(closing);
       }
-    };
-    signal?.addEventListener('abort', unsubscribe, { once: true });
-    return unsubscribe;
+    });
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
-    this.#eventListeners.add(listener);
-    return () => this.#eventListeners.delete(listener);
+    return this.#events.add(listener);
   }
 
   /** Stops every watch, revokes the lease (deleting this process's keys) and closes the client. */
@@ -184,7 +180,7 @@ export class EtcdProvider implements Provider {
     const watches = [...this.#watches.values()];
     this.#watches.clear();
     await Promise.all([...watches.map((w) => w.close(closeStepMs)), ...this.#closing, this.#registrar.close(this.#options.requestTimeoutMs)]);
-    this.#eventListeners.clear();
+    this.#events.clear();
     if (this.#ownsClient) this.#client.close();
   }
 
@@ -210,13 +206,7 @@ export class EtcdProvider implements Provider {
 
   #emit(event: ProviderEvent): void {
     this.#logger[event.type === 'invalid-record' || event.type === 'lease-lost' ? 'warn' : 'info']({ event: event.type, service: event.service, err: event.error }, event.message);
-    for (const listener of this.#eventListeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.#logger.error({ err: error }, 'a provider event listener threw');
-      }
-    }
+    this.#events.emit(event);
   }
 
   #toError(error: unknown, what: string): DiscoveryError {

@@ -1,4 +1,4 @@
-import { Backoff, jitter, reconcile, sameInstance, type BackoffOptions, type DiscoveryError, type Instance, type InvalidRecordError, type Logger, type ProviderEvent, type WatchListener } from '@disco/core';
+import { Backoff, jitter, Listeners, reconcile, sameInstance, type BackoffOptions, type DiscoveryError, type Instance, type InvalidRecordError, type Logger, type ProviderEvent, type Unsubscribe, type WatchEvent, type WatchListener } from '@disco/core';
 import type { Etcd3, IKeyValue, IRangeResponse, IWatchResponse, Watcher } from 'etcd3';
 import { readEntry, type RecordCodec } from './record.js';
 
@@ -46,7 +46,7 @@ export class ServiceWatch {
   readonly name: string;
   readonly #context: WatchContext;
   readonly #keyPrefix: string;
-  readonly #listeners = new Set<WatchListener>();
+  readonly #listeners: Listeners<WatchEvent>;
   readonly #backoff: Backoff;
   #records = new Map<string, Instance>();
   #snapshot: readonly Instance[] | undefined;
@@ -66,6 +66,7 @@ export class ServiceWatch {
     this.#context = context;
     this.#keyPrefix = `${context.prefix}${name}/`;
     this.#backoff = new Backoff(context.backoff);
+    this.#listeners = new Listeners((error) => context.logger.error({ err: error, service: name }, 'a watch listener threw'));
   }
 
   get listenerCount(): number {
@@ -73,22 +74,27 @@ export class ServiceWatch {
   }
 
   /** Adds a listener; it gets the current state (snapshot, then error if stale) on the next tick. */
-  add(listener: WatchListener): void {
+  add(listener: WatchListener): Unsubscribe {
     const first = this.#listeners.size === 0 && this.#generation === 0;
-    this.#listeners.add(listener);
-    if (first) {
-      void this.#sync();
-      return;
+    let subscribed = true;
+    // Emits go to a copy of the set: these checks keep one under way from reaching a listener
+    // that left, or a watch that stopped, during it.
+    const deliver = (event: WatchEvent) => {
+      if (subscribed && !this.#closed) listener(event);
+    };
+    const remove = this.#listeners.add(deliver);
+    if (first) void this.#sync();
+    else {
+      queueMicrotask(() => {
+        if (!subscribed) return;
+        if (this.#snapshot) this.#call(listener, { instances: this.#snapshot });
+        if (this.#error) this.#call(listener, { error: this.#error });
+      });
     }
-    queueMicrotask(() => {
-      if (!this.#listeners.has(listener)) return;
-      if (this.#snapshot) this.#call(listener, { instances: this.#snapshot });
-      if (this.#error) this.#call(listener, { error: this.#error });
-    });
-  }
-
-  remove(listener: WatchListener): void {
-    this.#listeners.delete(listener);
+    return () => {
+      subscribed = false;
+      remove();
+    };
   }
 
   /** Stops for good; resolves when the etcd watcher is cancelled (bounded by `timeoutMs`). */
@@ -224,7 +230,7 @@ export class ServiceWatch {
     // After an error, even an unchanged snapshot is news: it says "fresh again".
     if (next === this.#snapshot && !recovered) return;
     this.#snapshot = next;
-    for (const listener of this.#listeners) this.#call(listener, { instances: next });
+    this.#listeners.emit({ instances: next });
   }
 
   #fail(error: DiscoveryError): void {
@@ -232,10 +238,11 @@ export class ServiceWatch {
     this.#error = error;
     if (!first) return; // one error per outage, not one per retry
     this.#context.logger.warn({ err: error, service: this.name }, 'etcd watch lost; serving the last snapshot');
-    for (const listener of this.#listeners) this.#call(listener, { error });
+    this.#listeners.emit({ error });
   }
 
-  #call(listener: WatchListener, event: Parameters<WatchListener>[0]): void {
+  /** A newcomer's first events; broadcasts go through `#listeners`, which isolates the same way. */
+  #call(listener: WatchListener, event: WatchEvent): void {
     try {
       listener(event);
     } catch (error) {
