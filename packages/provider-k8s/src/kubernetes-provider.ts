@@ -2,8 +2,10 @@ import {
   AbortedError,
   ClosedError,
   createRedactor,
+  Listeners,
   throwIfAborted,
   UnsupportedError,
+  unsubscribeOnAbort,
   type DiscoveryError,
   type Instance,
   type OperationOptions,
@@ -44,7 +46,8 @@ export class KubernetesProvider implements Provider {
   readonly #clients: KubeClients;
   readonly #redact: (text: string) => string;
   readonly #watches = new Map<string, ServiceWatch>();
-  readonly #eventListeners = new Set<(event: ProviderEvent) => void>();
+  // A listener's failure is its own: the others still hear the event.
+  readonly #events = new Listeners<ProviderEvent>(() => {});
   readonly #closing = new AbortController();
 
   constructor(options: ResolvedOptions, loaded: LoadedKubeConfig) {
@@ -72,7 +75,7 @@ export class KubernetesProvider implements Provider {
     if (shared?.fresh) return [...shared.snapshot];
     const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
     const source = this.#clients.source(this.#options.mode, this.namespace, selector);
-    const view = new ServiceView<KubeItem>(this.#mapper(name), this.#options, (problem) => this.#emit({ type: 'invalid-record', message: problem.message, service: name, error: problem }));
+    const view = new ServiceView<KubeItem>(this.#mapper(name), this.#options, (problem) => this.#events.emit({ type: 'invalid-record', message: problem.message, service: name, error: problem }));
     try {
       view.replace(await this.#listAll(source, signal));
     } catch (error) {
@@ -94,24 +97,17 @@ export class KubernetesProvider implements Provider {
     }
     const watch = shared;
     const unsubscribe = watch.subscribe(listener);
-    let done = false;
-    const stop = () => {
-      if (done) return;
-      done = true;
-      options.signal?.removeEventListener('abort', stop);
+    return unsubscribeOnAbort(options.signal, () => {
       unsubscribe();
       if (watch.subscribers === 0 && this.#watches.get(name) === watch) {
         this.#watches.delete(name);
         watch.stop();
       }
-    };
-    options.signal?.addEventListener('abort', stop, { once: true });
-    return stop;
+    });
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
-    this.#eventListeners.add(listener);
-    return () => this.#eventListeners.delete(listener);
+    return this.#events.add(listener);
   }
 
   async close(): Promise<void> {
@@ -119,16 +115,16 @@ export class KubernetesProvider implements Provider {
     this.#closing.abort();
     for (const watch of this.#watches.values()) watch.stop();
     this.#watches.clear();
-    this.#eventListeners.clear();
+    this.#events.clear();
   }
 
   #startWatch(name: string, selector: string): ServiceWatch {
     const what = this.#what(selector);
     const hooks: ServiceWatchHooks = {
-      problem: (problem) => this.#emit({ type: 'invalid-record', message: problem.message, service: name, error: problem }),
+      problem: (problem) => this.#events.emit({ type: 'invalid-record', message: problem.message, service: name, error: problem }),
       notice: (type, message) => {
         this.#options.logger.info({ service: name, event: type }, `kubernetes: ${what}: ${message}`);
-        this.#emit({ type, message: `${what}: ${message}`, service: name });
+        this.#events.emit({ type, message: `${what}: ${message}`, service: name });
       },
       toError: (error): DiscoveryError => {
         const failure = apiError(error, `watching ${what}`, this.#redact);
@@ -167,16 +163,6 @@ export class KubernetesProvider implements Provider {
 
   #what(selector: string): string {
     return `${this.#options.mode === 'pods' ? 'pods' : 'EndpointSlices'} "${selector}" in namespace ${this.namespace}`;
-  }
-
-  #emit(event: ProviderEvent): void {
-    for (const listener of [...this.#eventListeners]) {
-      try {
-        listener(event);
-      } catch {
-        // a listener's failure is its own
-      }
-    }
   }
 
   #throwIfClosed(): void {

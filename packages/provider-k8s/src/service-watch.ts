@@ -1,4 +1,4 @@
-import type { DiscoveryError, Instance, InvalidRecordError, WatchEvent, WatchListener } from '@disco/core';
+import { Listeners, type DiscoveryError, type Instance, type InvalidRecordError, type Unsubscribe, type WatchEvent, type WatchListener } from '@disco/core';
 import type { ObjectMapper } from './candidate.js';
 import type { KubeItem, ListWatchSource } from './list-watch-source.js';
 import { Reflector, type ReflectorOptions } from './reflector.js';
@@ -17,7 +17,7 @@ export interface ServiceWatchHooks {
  * again (changed or not), which tells caches they are fresh.
  */
 export class ServiceWatch {
-  readonly #listeners = new Set<WatchListener>();
+  readonly #listeners: Listeners<WatchEvent>;
   /** Listeners still owed their first event. */
   readonly #pending = new Set<WatchListener>();
   readonly #view: ServiceView<KubeItem>;
@@ -30,6 +30,7 @@ export class ServiceWatch {
 
   constructor(source: ListWatchSource, map: ObjectMapper<KubeItem>, policy: Policy, options: ReflectorOptions, hooks: ServiceWatchHooks) {
     this.#hooks = hooks;
+    this.#listeners = new Listeners((error) => this.#listenerThrew(error));
     this.#view = new ServiceView(map, policy, hooks.problem);
     this.#reflector = new Reflector(
       source,
@@ -80,16 +81,16 @@ export class ServiceWatch {
   }
 
   /** Adds a listener and sends it the current state (on a later tick, never from inside this call). */
-  subscribe(listener: WatchListener): () => void {
-    this.#listeners.add(listener);
+  subscribe(listener: WatchListener): Unsubscribe {
+    const remove = this.#listeners.add(listener);
     this.#pending.add(listener);
     queueMicrotask(() => {
-      if (!this.#pending.delete(listener) || !this.#listeners.has(listener)) return;
+      if (!this.#pending.delete(listener)) return;
       if (this.#synced) this.#call(listener, { instances: this.snapshot });
       else if (this.#failure) this.#call(listener, { error: this.#failure });
     });
     return () => {
-      this.#listeners.delete(listener);
+      remove();
       this.#pending.delete(listener);
     };
   }
@@ -110,14 +111,19 @@ export class ServiceWatch {
   #send(event: WatchEvent): void {
     this.#last = event;
     this.#pending.clear();
-    for (const listener of [...this.#listeners]) this.#call(listener, event);
+    this.#listeners.emit(event);
   }
 
+  /** A newcomer's first event; broadcasts go through `#listeners`, which isolates the same way. */
   #call(listener: WatchListener, event: WatchEvent): void {
     try {
       listener(event);
     } catch (error) {
-      this.#hooks.notice('listener-error', `a watch listener threw: ${(error as Error)?.message ?? String(error)}`);
+      this.#listenerThrew(error);
     }
+  }
+
+  #listenerThrew(error: unknown): void {
+    this.#hooks.notice('listener-error', `a watch listener threw: ${(error as Error)?.message ?? String(error)}`);
   }
 }
