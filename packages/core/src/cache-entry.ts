@@ -108,12 +108,14 @@ export class CacheEntry {
 
   #refresh(): Promise<readonly Instance[]> {
     this.#inflight ??= (async () => {
+      let source = 'provider';
       try {
         const provider = await this.#host.provider();
+        source = provider.name;
         this.#accept(await provider.discover(this.name));
         return this.#snapshot!;
       } catch (error) {
-        const failure = toDiscoveryError(error, 'provider');
+        const failure = toDiscoveryError(error, source);
         this.#fail(failure);
         throw failure;
       } finally {
@@ -131,6 +133,7 @@ export class CacheEntry {
         if (this.#watchGeneration === generation && this.#snapshot === snapshot) for (const s of this.#subscribers) if (s.last === undefined) this.#deliver(s);
       });
     }
+    let source = 'provider';
     const onEvent = (event: WatchEvent) => {
       if (this.#watchGeneration !== generation || this.#closed) return;
       if ('instances' in event) {
@@ -138,12 +141,13 @@ export class CacheEntry {
         this.#accept(event.instances);
       } else {
         // Providers should send DiscoveryErrors; wrap anything else rather than pass it on.
-        this.#fail(toDiscoveryError(event.error, 'provider'));
+        this.#fail(toDiscoveryError(event.error, source));
       }
     };
     this.#host.provider().then(
       (provider) => {
         if (this.#watchGeneration !== generation || this.#closed) return;
+        source = provider.name;
         this.#unwatch = provider.capabilities.watch
           ? provider.watch(this.name, onEvent)
           : pollingWatch((signal) => provider.discover(this.name, { signal }), onEvent, () => this.#host.ttlMs, provider.name);
