@@ -12,6 +12,8 @@ it('an app importing only @disco/core bundles to core code alone, within the siz
   const result = await build({
     entryPoints: [join(packageDir, 'test/fixtures/bundle-app.ts')],
     bundle: true, minify: true, platform: 'node', format: 'esm', target: 'node22', write: false, metafile: true, logLevel: 'silent',
+    // Resolve @disco/core as an app would (its published dist), not through the workspace's tsconfig paths.
+    tsconfigRaw: '{}',
   });
   const inputs = Object.keys(result.metafile.inputs).map((p) => relative(packageDir, join(process.cwd(), p)));
   const foreign = inputs.filter((p) => !p.startsWith('dist/') && !p.startsWith('test/fixtures/'));
