@@ -1,4 +1,4 @@
-import { createInstance, endpoint, InvalidRecordError, isValidAddress, isValidPort, serviceProblems, type Instance, type Service } from '@disco/core';
+import { createInstance, endpoint, InvalidRecordError, parseHostPort, serviceProblems, type Instance, type Service } from '@disco/core';
 import type { EtcdLayout } from './options.js';
 
 /**
@@ -79,15 +79,6 @@ const discoCodec: RecordCodec = {
   },
 };
 
-/** Splits "host:port" / "[v6]:port"; undefined when there is no valid port. */
-function splitAddr(addr: string): { address: string; port: number } | undefined {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(addr);
-  if (!match) return undefined;
-  const address = match[1] ?? match[2]!;
-  const port = Number(match[3]);
-  return isValidAddress(address) && isValidPort(port) ? { address, port } : undefined;
-}
-
 function goMetadata(value: unknown): Record<string, string> | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const out: Record<string, string> = {};
@@ -112,7 +103,7 @@ const goCodec: RecordCodec = {
     if (update.Op === 1) return undefined; // a "Delete" update: no endpoint
     if (update.Op !== undefined && update.Op !== 0) throw new InvalidRecordError(key, `"Op" must be 0 (add) or 1 (delete); got ${JSON.stringify(update.Op)}`);
     if (typeof update.Addr !== 'string') throw new InvalidRecordError(key, '"Addr" must be a "host:port" string');
-    const hostPort = splitAddr(update.Addr);
+    const hostPort = parseHostPort(update.Addr);
     if (!hostPort) throw new InvalidRecordError(key, `"Addr" ${JSON.stringify(update.Addr)} is not host:port with a port from 1 to 65535`);
     return createInstance({ id, name, ...hostPort, metadata: goMetadata(update.Metadata), healthy: true });
   },

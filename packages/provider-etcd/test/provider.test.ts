@@ -207,4 +207,21 @@ describe('etcd provider', () => {
     await provider.register(instance(svc));
     await recorder.until((s) => s.length === 1, 'the add despite the throwing listener');
   });
+
+  it('a listener unsubscribed by another during a broadcast does not get that broadcast', async () => {
+    const provider = open();
+    const svc = unique('svc');
+    const first = new Recorder();
+    const second = new Recorder();
+    // Both join before the first list answers, so both hear the same broadcast.
+    provider.watch(svc, (event) => {
+      first.listener(event);
+      stopSecond();
+    });
+    const stopSecond = provider.watch(svc, second.listener);
+    await first.until((s) => s.length === 0, 'the first snapshot');
+    await provider.register(instance(svc));
+    await first.until((s) => s.length === 1, 'the add');
+    expect(second.events).toEqual([]);
+  });
 });
