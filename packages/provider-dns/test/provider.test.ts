@@ -85,4 +85,20 @@ describe('dns provider contract', () => {
       server.script = undefined;
     }
   });
+
+  it('a listener unsubscribed by another during a broadcast does not get that broadcast', async () => {
+    const provider = new DnsProvider({ servers: server.address });
+    const first: WatchEvent[] = [];
+    const second: WatchEvent[] = [];
+    // Both join before the first read answers, so both are in the same broadcast.
+    provider.watch('web', (e) => {
+      first.push(e);
+      stopSecond();
+    });
+    const stopSecond = provider.watch('web', (e) => second.push(e));
+    await waitFor(() => first.length === 1, { what: 'the first snapshot' });
+    expect(first[0]).toMatchObject({ instances: [{ address: '10.0.0.1' }] });
+    expect(second).toEqual([]);
+    await provider.close();
+  });
 });
