@@ -2,11 +2,12 @@ import type { Unsubscribe } from './provider.js';
 
 /**
  * A set of listeners of one kind — what every provider holds for `onEvent` and for the
- * watchers of one service. `add` returns its own unsubscribe; `emit` calls each listener on a
- * copy of the set, so a listener may unsubscribe itself while being called.
+ * watchers of one service. `add` returns its own unsubscribe (each call to `add` is its own
+ * subscription). `emit` walks a copy of the set, so a listener may unsubscribe itself while
+ * being called, and skips any listener unsubscribed earlier in the same broadcast.
  */
 export class Listeners<T> {
-  readonly #set = new Set<(value: T) => void>();
+  readonly #set = new Set<{ readonly listener: (value: T) => void }>();
   readonly #onListenerError: ((error: unknown) => void) | undefined;
 
   /** With `onListenerError`, a listener that throws is reported there and the others still run. */
@@ -19,14 +20,17 @@ export class Listeners<T> {
   }
 
   add(listener: (value: T) => void): Unsubscribe {
-    this.#set.add(listener);
+    const subscription = { listener };
+    this.#set.add(subscription);
     return () => {
-      this.#set.delete(listener);
+      this.#set.delete(subscription);
     };
   }
 
   emit(value: T): void {
-    for (const listener of [...this.#set]) {
+    for (const subscription of [...this.#set]) {
+      if (!this.#set.has(subscription)) continue;
+      const { listener } = subscription;
       if (!this.#onListenerError) listener(value);
       else {
         try {

@@ -23,6 +23,24 @@ describe('Listeners', () => {
     expect(listeners.size).toBe(0);
   });
 
+  it('skips a listener unsubscribed earlier in the same broadcast; the same function added twice is two subscriptions', () => {
+    const listeners = new Listeners<number>();
+    const seen: string[] = [];
+    let stopB: () => void = () => {};
+    listeners.add(() => {
+      seen.push('a');
+      stopB();
+    });
+    stopB = listeners.add(() => seen.push('b'));
+    const twice = () => seen.push('t');
+    const stopT1 = listeners.add(twice);
+    listeners.add(twice);
+    listeners.emit(1);
+    stopT1();
+    listeners.emit(2);
+    expect(seen).toEqual(['a', 't', 't', 'a', 't']);
+  });
+
   it('without an error handler a throwing listener throws to the emitter', () => {
     const listeners = new Listeners<void>();
     listeners.add(() => {

@@ -55,11 +55,7 @@ export class ServiceWatch {
 
   add(listener: WatchListener): Unsubscribe {
     let subscribed = true;
-    // Emits go to a copy of the set: these checks keep one under way from reaching a listener
-    // that left, or a watch that stopped, during it.
-    const remove = this.#listeners.add((event) => {
-      if (subscribed && !this.#controller.signal.aborted) listener(event);
-    });
+    const remove = this.#listeners.add(listener);
     // Someone joining a running watch hears the current state first, on a later tick.
     const snapshot = this.#snapshot;
     const error = this.#error;

@@ -77,12 +77,7 @@ export class ServiceWatch {
   add(listener: WatchListener): Unsubscribe {
     const first = this.#listeners.size === 0 && this.#generation === 0;
     let subscribed = true;
-    // Emits go to a copy of the set: these checks keep one under way from reaching a listener
-    // that left, or a watch that stopped, during it.
-    const deliver = (event: WatchEvent) => {
-      if (subscribed && !this.#closed) listener(event);
-    };
-    const remove = this.#listeners.add(deliver);
+    const remove = this.#listeners.add(listener);
     if (first) void this.#sync();
     else {
       queueMicrotask(() => {
