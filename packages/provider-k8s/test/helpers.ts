@@ -4,7 +4,7 @@
 import { DiscoveryV1Api, KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
 import type { ConformanceBackend } from '@disco/testing';
 import { KubernetesApiDouble, makeTempDir, removeDir, type KubernetesApiDoubleOptions } from '@disco/testing';
-import type { Instance, Service, WatchEvent } from '@disco/core';
+import type { Instance, Service } from '@disco/core';
 import { kubernetesProvider, type KubernetesProviderOptions } from '../src/index.js';
 
 export interface DoubleFixture {
@@ -39,19 +39,7 @@ export async function startDouble(options: KubernetesApiDoubleOptions = {}): Pro
 }
 
 /** Records watch events and waits for the snapshot a test expects. */
-export class Recorder {
-  readonly events: WatchEvent[] = [];
-  readonly listener = (event: WatchEvent) => void this.events.push(event);
-  snapshots(): (readonly Instance[])[] {
-    return this.events.flatMap((e) => ('instances' in e ? [e.instances] : []));
-  }
-  last(): readonly Instance[] | undefined {
-    return this.snapshots().at(-1);
-  }
-  errors(): number {
-    return this.events.filter((e) => 'error' in e).length;
-  }
-}
+export { WatchRecorder as Recorder } from '@disco/testing';
 
 export const ids = (instances: readonly Instance[] | undefined) => (instances ?? []).map((i) => i.id).sort();
 

@@ -1,6 +1,7 @@
-import { createDiscovery, isDiscoveryError, type Instance, type Provider, type Service, type WatchEvent } from '@disco/core';
+import { createDiscovery, isDiscoveryError, type Instance, type Provider, type Service } from '@disco/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './ports.js';
+import { WatchRecorder } from './watch-recorder.js';
 
 /** How a read-only backend (Kubernetes, DNS) gains and loses instances in the suite. */
 export interface ConformanceBackend {
@@ -28,25 +29,6 @@ export interface ConformanceOptions {
 
 let counter = 0;
 const unique = (what: string) => `conf-${what}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
-
-/** Records a watch's events and waits for the one a test expects. */
-class Recorder {
-  readonly events: WatchEvent[] = [];
-  readonly listener = (event: WatchEvent) => void this.events.push(event);
-  snapshots(): (readonly Instance[])[] {
-    return this.events.flatMap((e) => ('instances' in e ? [e.instances] : []));
-  }
-  last(): readonly Instance[] | undefined {
-    return this.snapshots().at(-1);
-  }
-  async until(test: (instances: readonly Instance[]) => boolean, timeoutMs: number, what: string): Promise<readonly Instance[]> {
-    await waitFor(() => {
-      const last = this.last();
-      return last !== undefined && test(last);
-    }, { timeoutMs, what });
-    return this.last()!;
-  }
-}
 
 const ids = (instances: readonly Instance[]) => instances.map((i) => i.id).sort();
 
@@ -135,17 +117,17 @@ export function describeProvider(name: string, makeProvider: () => Provider | Pr
       const first = service(svc);
       await backend.add(first);
       await waitFor(async () => (await provider.discover(svc)).length === 1, { timeoutMs: settle, what: 'first instance' });
-      const recorder = new Recorder();
+      const recorder = new WatchRecorder();
       const stop = provider.watch(svc, recorder.listener);
       try {
-        expect(ids(await recorder.until((s) => s.length === 1, settle, 'the current state'))).toEqual([first.id]);
+        expect(ids(await recorder.until((s) => s.length === 1, 'the current state', settle))).toEqual([first.id]);
         const second = service(svc);
         await backend.add(second);
-        expect(ids(await recorder.until((s) => s.length === 2, settle, 'the add'))).toEqual([first.id, second.id].sort());
+        expect(ids(await recorder.until((s) => s.length === 2, 'the add', settle))).toEqual([first.id, second.id].sort());
         await backend.remove(svc, first.id);
-        expect(ids(await recorder.until((s) => s.length === 1, settle, 'the removal'))).toEqual([second.id]);
+        expect(ids(await recorder.until((s) => s.length === 1, 'the removal', settle))).toEqual([second.id]);
         await backend.remove(svc, second.id);
-        await recorder.until((s) => s.length === 0, settle, 'the last removal');
+        await recorder.until((s) => s.length === 0, 'the last removal', settle);
       } finally {
         stop();
       }
@@ -155,15 +137,15 @@ export function describeProvider(name: string, makeProvider: () => Provider | Pr
       const svc = unique('svc');
       const one = service(svc);
       await backend.add(one);
-      const recorder = new Recorder();
+      const recorder = new WatchRecorder();
       const stop = provider.watch(svc, recorder.listener);
       try {
-        await recorder.until((s) => s.some((i) => i.id === one.id && i.healthy), settle, 'the healthy instance');
+        await recorder.until((s) => s.some((i) => i.id === one.id && i.healthy), 'the healthy instance', settle);
         await backend.setHealthy(svc, one.id, false);
-        if (options.unhealthy === 'remove') await recorder.until((s) => !s.some((i) => i.id === one.id), settle, 'the unhealthy instance to leave');
-        else await recorder.until((s) => s.some((i) => i.id === one.id && !i.healthy), settle, 'the instance marked unhealthy');
+        if (options.unhealthy === 'remove') await recorder.until((s) => !s.some((i) => i.id === one.id), 'the unhealthy instance to leave', settle);
+        else await recorder.until((s) => s.some((i) => i.id === one.id && !i.healthy), 'the instance marked unhealthy', settle);
         await backend.setHealthy(svc, one.id, true);
-        await recorder.until((s) => s.some((i) => i.id === one.id && i.healthy), settle, 'the instance healthy again');
+        await recorder.until((s) => s.some((i) => i.id === one.id && i.healthy), 'the instance healthy again', settle);
       } finally {
         stop();
         await backend.remove(svc, one.id);
@@ -174,18 +156,18 @@ export function describeProvider(name: string, makeProvider: () => Provider | Pr
       const svc = unique('svc');
       const { proxy, counts } = counting(provider);
       const discovery = createDiscovery({ provider: proxy });
-      const recorders = Array.from({ length: 20 }, () => new Recorder());
+      const recorders = Array.from({ length: 20 }, () => new WatchRecorder());
       const stops = recorders.map((r) => discovery.watch(svc, r.listener, { healthyOnly: false }));
       const one = service(svc);
       try {
         await backend.add(one);
-        for (const r of recorders) await r.until((s) => s.length === 1, settle, 'each subscriber to see the add');
+        for (const r of recorders) await r.until((s) => s.length === 1, 'each subscriber to see the add', settle);
         expect(counts.watches).toBe(1);
         await backend.setHealthy(svc, one.id, true); // a write that changes nothing
         await backend.add(one); // an idempotent re-add
         const other = service(svc);
         await backend.add(other);
-        for (const r of recorders) await r.until((s) => s.length === 2, settle, 'each subscriber to see the second add');
+        for (const r of recorders) await r.until((s) => s.length === 2, 'each subscriber to see the second add', settle);
         for (const r of recorders) {
           const snaps = r.snapshots();
           for (let i = 1; i < snaps.length; i++) expect(ids(snaps[i]!)).not.toEqual(ids(snaps[i - 1]!));
@@ -207,9 +189,9 @@ export function describeProvider(name: string, makeProvider: () => Provider | Pr
       }
       const svc = unique('svc');
       const controller = new AbortController();
-      const recorder = new Recorder();
+      const recorder = new WatchRecorder();
       provider.watch(svc, recorder.listener, { signal: controller.signal });
-      await recorder.until(() => true, settle, 'the first snapshot');
+      await recorder.until(() => true, 'the first snapshot', settle);
       controller.abort();
       const seen = recorder.events.length;
       const late = service(svc);
@@ -238,9 +220,9 @@ export function describeProvider(name: string, makeProvider: () => Provider | Pr
       const baseline = resources();
       const own = await makeProvider();
       const svc = unique('svc');
-      const recorder = new Recorder();
+      const recorder = new WatchRecorder();
       const stop = own.watch(svc, recorder.listener);
-      await recorder.until(() => true, settle, 'the first snapshot');
+      await recorder.until(() => true, 'the first snapshot', settle);
       if (own.capabilities.register) await own.register(service(svc));
       await own.discover(svc);
       stop();

@@ -11,3 +11,4 @@ export * from './k8s-double/index.js';
 export { Dnsmasq, type DnsmasqHost, type DnsmasqOptions, type DnsmasqRecords, type DnsmasqSrv } from './dnsmasq-launcher.js';
 export { dnsRecord, ScriptableDnsServer, type DnsQuery, type DnsRecord, type DnsScript, type DnsScriptReply } from './dns-server.js';
 export { measure, measureAsync, printComparison, type BenchResult } from './bench.js';
+export { WatchRecorder } from './watch-recorder.js';
