@@ -4,7 +4,7 @@
 import { EtcdCluster } from '@disco/testing';
 import type { Instance } from '@disco/core';
 import { Etcd3 } from 'etcd3';
-import { etcdProvider } from '../dist/index.js';
+import { etcdProvider } from '@disco/provider-etcd';
 
 const rounds = 10;
 const perRound = 100;

@@ -7,7 +7,7 @@
 // Needs dist/ of this package and of @disco/core and @disco/testing (`pnpm build` builds this one).
 import { KubernetesApiDouble, makeTempDir, removeDir, type EndpointInit } from '@disco/testing';
 import type { Instance } from '@disco/core';
-import { kubernetesProvider } from '../dist/index.js';
+import { kubernetesProvider } from '@disco/provider-k8s';
 
 const slices = 50;
 const perSlice = 100;
