@@ -54,3 +54,4 @@ export { httpProbe } from './health/http-probe.js';
 export { tcpProbe } from './health/tcp-probe.js';
 export { parseHostPort } from './validate.js';
 export { Listeners, unsubscribeOnAbort } from './listeners.js';
+export { WatchPool, type WatchPoolBackend } from './watch-pool.js';
