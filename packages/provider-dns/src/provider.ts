@@ -8,8 +8,8 @@ import {
   throwIfAborted,
   toDiscoveryError,
   UnsupportedError,
-  unsubscribeOnAbort,
   validateServiceName,
+  WatchPool,
   type Instance,
   type Logger,
   type OperationOptions,
@@ -38,7 +38,7 @@ export class DnsProvider implements Provider {
   readonly #resolver: Resolver;
   readonly #logger: Logger;
   readonly #closing = new AbortController();
-  readonly #watches = new Map<string, ServiceWatch>();
+  readonly #watches: WatchPool<ServiceWatch>;
   readonly #inflight = new Map<string, Promise<LookupResult>>();
   readonly #events: Listeners<ProviderEvent>;
   /** Problems already reported per service, so a bad record is reported once, not every poll. */
@@ -49,6 +49,18 @@ export class DnsProvider implements Provider {
     this.#logger = logger;
     this.#events = new Listeners((error) => this.#logger.error({ err: error }, 'dns provider: an event listener threw'));
     this.#resolver = new Resolver(this.settings.servers, this.settings.timeoutMs, this.#closing.signal);
+    this.#watches = new WatchPool({
+      create: (name) =>
+        new ServiceWatch(
+          (signal) => this.#lookup(name, signal),
+          this.settings,
+          this.#closing.signal,
+          (error) => this.#logger.error({ err: error, service: name }, 'dns provider: a watch listener threw'),
+          toError,
+        ),
+      subscribe: (watch, listener) => watch.add(listener),
+      stop: (watch) => watch.stop(),
+    });
   }
 
   get #closed(): boolean {
@@ -94,26 +106,7 @@ export class DnsProvider implements Provider {
       return () => {};
     }
     validateServiceName(name);
-    let watch = this.#watches.get(name);
-    if (!watch) {
-      watch = new ServiceWatch(
-        (signal) => this.#lookup(name, signal),
-        this.settings,
-        this.#closing.signal,
-        (error) => this.#logger.error({ err: error, service: name }, 'dns provider: a watch listener threw'),
-        toError,
-      );
-      this.#watches.set(name, watch);
-    }
-    const current = watch;
-    const remove = current.add(listener);
-    return unsubscribeOnAbort(options.signal, () => {
-      remove();
-      if (current.size === 0 && this.#watches.get(name) === current) {
-        current.stop();
-        this.#watches.delete(name);
-      }
-    });
+    return this.#watches.watch(name, listener, options.signal);
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
@@ -123,12 +116,11 @@ export class DnsProvider implements Provider {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closing.abort();
-    for (const watch of this.#watches.values()) watch.stop();
-    this.#watches.clear();
+    const watchesStopped = this.#watches.close();
     this.#events.clear();
     this.#reported.clear();
     // In-flight queries were aborted with the signal; wait for them to let go of their sockets.
-    await Promise.allSettled([...this.#inflight.values()]);
+    await Promise.allSettled([watchesStopped, ...this.#inflight.values()]);
   }
 
   #assertOpen(): void {

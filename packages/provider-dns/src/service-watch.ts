@@ -49,10 +49,6 @@ export class ServiceWatch {
     return this.#error === undefined ? this.#snapshot : undefined;
   }
 
-  get size(): number {
-    return this.#listeners.size;
-  }
-
   add(listener: WatchListener): Unsubscribe {
     let subscribed = true;
     const remove = this.#listeners.add(listener);
