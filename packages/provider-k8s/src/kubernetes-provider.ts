@@ -5,7 +5,7 @@ import {
   Listeners,
   throwIfAborted,
   UnsupportedError,
-  unsubscribeOnAbort,
+  WatchPool,
   type DiscoveryError,
   type Instance,
   type OperationOptions,
@@ -45,7 +45,11 @@ export class KubernetesProvider implements Provider {
   readonly #options: ResolvedOptions;
   readonly #clients: KubeClients;
   readonly #redact: (text: string) => string;
-  readonly #watches = new Map<string, ServiceWatch>();
+  readonly #watches = new WatchPool<ServiceWatch>({
+    create: (name) => this.#startWatch(name),
+    subscribe: (watch, listener) => watch.subscribe(listener),
+    stop: (watch) => watch.stop(),
+  });
   // A listener's failure is its own: the others still hear the event.
   readonly #events = new Listeners<ProviderEvent>(() => {});
   readonly #closing = new AbortController();
@@ -88,22 +92,9 @@ export class KubernetesProvider implements Provider {
 
   watch(name: string, listener: WatchListener, options: OperationOptions = {}): Unsubscribe {
     this.#throwIfClosed();
-    const selector = selectorFor(this.#options.mode, name, this.#options.labelSelector);
+    selectorFor(this.#options.mode, name, this.#options.labelSelector); // validates the name
     if (options.signal?.aborted) return () => {};
-    let shared = this.#watches.get(name);
-    if (!shared) {
-      shared = this.#startWatch(name, selector);
-      this.#watches.set(name, shared);
-    }
-    const watch = shared;
-    const unsubscribe = watch.subscribe(listener);
-    return unsubscribeOnAbort(options.signal, () => {
-      unsubscribe();
-      if (watch.subscribers === 0 && this.#watches.get(name) === watch) {
-        this.#watches.delete(name);
-        watch.stop();
-      }
-    });
+    return this.#watches.watch(name, listener, options.signal);
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
@@ -113,12 +104,13 @@ export class KubernetesProvider implements Provider {
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort();
-    for (const watch of this.#watches.values()) watch.stop();
-    this.#watches.clear();
+    const watchesStopped = this.#watches.close();
     this.#events.clear();
+    await watchesStopped;
   }
 
-  #startWatch(name: string, selector: string): ServiceWatch {
+  #startWatch(name: string): ServiceWatch {
+    const selector = selectorFor(this.#options.mode, name, this.#options.labelSelector);
     const what = this.#what(selector);
     const hooks: ServiceWatchHooks = {
       problem: (problem) => this.#events.emit({ type: 'invalid-record', message: problem.message, service: name, error: problem }),

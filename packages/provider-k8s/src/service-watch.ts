@@ -76,10 +76,6 @@ export class ServiceWatch {
     return this.#view.snapshot ?? [];
   }
 
-  get subscribers(): number {
-    return this.#listeners.size;
-  }
-
   /** Adds a listener and sends it the current state (on a later tick, never from inside this call). */
   subscribe(listener: WatchListener): Unsubscribe {
     const remove = this.#listeners.add(listener);
