@@ -8,9 +8,9 @@ import {
   reconcile,
   silentLogger,
   throwIfAborted,
-  unsubscribeOnAbort,
   validateService,
   validateServiceName,
+  WatchPool,
   type DiscoveryError,
   type Instance,
   type Logger,
@@ -65,9 +65,12 @@ export class EtcdProvider implements Provider {
   readonly #redact: (text: string) => string;
   readonly #registrar: Registrar;
   readonly #watchContext: WatchContext;
-  readonly #watches = new Map<string, ServiceWatch>();
-  /** Watches whose last listener left, still cancelling their etcd watcher. */
-  readonly #closing = new Set<Promise<void>>();
+  readonly #watches = new WatchPool<ServiceWatch>({
+    create: (name) => new ServiceWatch(name, this.#watchContext),
+    subscribe: (watch, listener) => watch.add(listener),
+    // close() waits for these, the cancels of watches already left by their last listener included.
+    stop: (watch) => watch.close(closeStepMs),
+  });
   readonly #events: Listeners<ProviderEvent>;
   /** `key@mod_revision` of corrupt records already reported, so a re-list does not repeat them. */
   readonly #reported = new Set<string>();
@@ -152,21 +155,7 @@ export class EtcdProvider implements Provider {
     if (typeof listener !== 'function') throw new ConfigError('watch needs a listener function', 'listener');
     const signal = options.signal;
     if (signal?.aborted) return () => {};
-    let watch = this.#watches.get(name);
-    if (!watch) {
-      watch = new ServiceWatch(name, this.#watchContext);
-      this.#watches.set(name, watch);
-    }
-    const active = watch;
-    const remove = active.add(listener);
-    return unsubscribeOnAbort(signal, () => {
-      remove();
-      if (active.listenerCount === 0 && this.#watches.get(name) === active) {
-        this.#watches.delete(name);
-        const closing = active.close(closeStepMs).finally(() => this.#closing.delete(closing));
-        this.#closing.add(closing);
-      }
-    });
+    return this.#watches.watch(name, listener, signal);
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
@@ -177,9 +166,7 @@ export class EtcdProvider implements Provider {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const watches = [...this.#watches.values()];
-    this.#watches.clear();
-    await Promise.all([...watches.map((w) => w.close(closeStepMs)), ...this.#closing, this.#registrar.close(this.#options.requestTimeoutMs)]);
+    await Promise.all([this.#watches.close(), this.#registrar.close(this.#options.requestTimeoutMs)]);
     this.#events.clear();
     if (this.#ownsClient) this.#client.close();
   }

@@ -69,10 +69,6 @@ export class ServiceWatch {
     this.#listeners = new Listeners((error) => context.logger.error({ err: error, service: name }, 'a watch listener threw'));
   }
 
-  get listenerCount(): number {
-    return this.#listeners.size;
-  }
-
   /** Adds a listener; it gets the current state (snapshot, then error if stale) on the next tick. */
   add(listener: WatchListener): Unsubscribe {
     const first = this.#listeners.size === 0 && this.#generation === 0;
