@@ -104,17 +104,15 @@ export class BlockingWatch {
   readonly #listeners: Listeners<WatchEvent>;
   readonly #controller = new AbortController();
   readonly #limiter: RateLimiter;
-  readonly #onIdle: () => void;
   readonly #reported = new Set<string>();
   #index = 0;
   #warnedNoIndex = false;
   #snapshot: readonly Instance[] | undefined;
   #stale: DiscoveryError | undefined;
 
-  constructor(name: string, host: WatchHost, onIdle: () => void) {
+  constructor(name: string, host: WatchHost) {
     this.name = name;
     this.#host = host;
-    this.#onIdle = onIdle;
     this.#limiter = new RateLimiter(host.options.perSecond, host.options.burst);
     this.#listeners = new Listeners((error) => host.logger.error({ service: name, err: error }, 'a watch listener threw'));
     void this.#run();
@@ -132,13 +130,8 @@ export class BlockingWatch {
     const current: WatchEvent | undefined = this.#stale && !this.#snapshot ? { error: this.#stale } : this.#snapshot ? { instances: this.#snapshot } : undefined;
     if (current) queueMicrotask(() => subscribed && this.#call(listener, current));
     return () => {
-      if (!subscribed) return;
       subscribed = false;
       remove();
-      if (this.#listeners.size === 0) {
-        this.close();
-        this.#onIdle();
-      }
     };
   }
 

@@ -1,6 +1,5 @@
 import {
   Listeners,
-  unsubscribeOnAbort,
   ClosedError,
   InvalidServiceError,
   parseDuration,
@@ -8,6 +7,7 @@ import {
   throwIfAborted,
   validateService,
   validateServiceName,
+  WatchPool,
   type Instance,
   type Logger,
   type OperationOptions,
@@ -42,7 +42,11 @@ export class ConsulProvider implements Provider {
   readonly #options: ResolvedOptions;
   readonly #http: ConsulHttp;
   readonly #logger: Logger;
-  readonly #watches = new Map<string, BlockingWatch>();
+  readonly #watches = new WatchPool<BlockingWatch>({
+    create: (name) => new BlockingWatch(name, this.#host),
+    subscribe: (watch, listener) => watch.add(listener),
+    stop: (watch) => watch.close(),
+  });
   readonly #registrations = new Map<string, Registration>();
   /** Services this process put in maintenance mode. */
   readonly #maintenance = new Set<string>();
@@ -101,15 +105,7 @@ export class ConsulProvider implements Provider {
     this.#ensureOpen();
     validateServiceName(name);
     if (options.signal?.aborted) return () => {};
-    let watch = this.#watches.get(name);
-    if (!watch) {
-      const created = new BlockingWatch(name, this.#host, () => {
-        if (this.#watches.get(name) === created) this.#watches.delete(name);
-      });
-      watch = created;
-      this.#watches.set(name, watch);
-    }
-    return unsubscribeOnAbort(options.signal, watch.add(listener));
+    return this.#watches.watch(name, listener, options.signal);
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
@@ -120,8 +116,7 @@ export class ConsulProvider implements Provider {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const watch of this.#watches.values()) watch.close();
-    this.#watches.clear();
+    const watchesStopped = this.#watches.close();
     for (const registration of this.#registrations.values()) registration.heartbeat?.stop();
     if (this.#options.deregisterOnClose) {
       const deadline = AbortSignal.timeout(5_000);
@@ -132,6 +127,7 @@ export class ConsulProvider implements Provider {
     }
     this.#registrations.clear();
     this.#events.clear();
+    await watchesStopped;
     await this.#http.close();
   }
 
