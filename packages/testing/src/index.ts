@@ -12,3 +12,4 @@ export { Dnsmasq, type DnsmasqHost, type DnsmasqOptions, type DnsmasqRecords, ty
 export { dnsRecord, ScriptableDnsServer, type DnsQuery, type DnsRecord, type DnsScript, type DnsScriptReply } from './dns-server.js';
 export { measure, measureAsync, printComparison, type BenchResult } from './bench.js';
 export { WatchRecorder } from './watch-recorder.js';
+export { runScript, startScript, type RunningScript, type ScriptOptions, type ScriptResult } from './run-script.js';
