@@ -1,14 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runScript } from '@disco/testing';
 import { expect, it } from 'vitest';
 
-it('the demo runs start to finish, reads well, and exits 0 within 15 s', () => {
+it('the demo runs start to finish, reads well, and exits 0 within 15 s', async () => {
   const main = fileURLToPath(new URL('../main.ts', import.meta.url));
   const started = performance.now();
-  const run = spawnSync(process.execPath, [main], { encoding: 'utf8', timeout: 15_000 });
+  const run = await runScript(main, { timeoutMs: 15_000 });
   const seconds = (performance.now() - started) / 1000;
   expect(run.stderr).toBe('');
-  expect(run.status).toBe(0);
+  expect(run.code).toBe(0);
   const out = run.stdout;
   expect(out).toMatch(/watch: 3 healthy instance\(s\): alpha, bravo, charlie/);
   expect(out).toMatch(/9 requests went to: (alpha|bravo|charlie) ×3, (alpha|bravo|charlie) ×3, (alpha|bravo|charlie) ×3/);

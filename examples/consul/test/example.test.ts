@@ -1,18 +1,12 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runScript } from '@disco/testing';
 import { expect, it } from 'vitest';
 
 const main = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 it('the Consul example registers with checks, balances, drops the failing server, takes it back and exits 0 by itself', async () => {
-  const env = { ...process.env };
-  delete env.CONSUL_HTTP_ADDR; // the example starts its own Consul double
-  const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // Without CONSUL_HTTP_ADDR the example starts its own Consul double.
+  const { code, stdout, stderr } = await runScript(main, { env: { CONSUL_HTTP_ADDR: undefined }, timeoutMs: 25_000 });
   expect(stderr).toBe('');
   expect(code).toBe(0);
   expect(stdout).toMatch(/watch: greeter-alpha@127\.0\.0\.1:\d+, greeter-bravo@127\.0\.0\.1:\d+\n/);

@@ -1,19 +1,8 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Dnsmasq, waitFor, type DnsmasqRecords } from '@disco/testing';
+import { Dnsmasq, runScript, startScript, waitFor, type DnsmasqRecords } from '@disco/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const main = fileURLToPath(new URL('../main.ts', import.meta.url));
-
-/** Starts the example; collects its output and resolves with the exit code. */
-function run(env: Record<string, string>, args: string[] = []) {
-  const child = spawn(process.execPath, [main, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (chunk: Buffer) => (out.stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (out.stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { out, exited };
-}
 
 // What a Consul agent's DNS interface serves for two passing instances of "web".
 const consulLike: DnsmasqRecords = {
@@ -37,19 +26,20 @@ describe('example: Consul services through DNS', () => {
   });
 
   it('lists the instances, picks by weight, hears a change, and exits 0 by itself', async () => {
-    const { out, exited } = run({ DNS_SERVER: dnsmasq.address, DNS_REFRESH_TTL: '1s', EXAMPLE_DURATION: '4s' }, ['web']);
-    await waitFor(() => out.stdout.includes('1000 picks'), { timeoutMs: 10_000, what: 'the first listing' });
-    expect(out.stdout).toMatch(/web: 10\.0\.0\.1:21000 \(weight 3, priority 1\), 10\.0\.0\.2:21001 \(weight 1, priority 1\)/);
-    const picks = /1000 picks: 10\.0\.0\.1:21000 ×(\d+), 10\.0\.0\.2:21001 ×(\d+)/.exec(out.stdout);
+    const script = startScript(main, { args: ['web'], env: { DNS_SERVER: dnsmasq.address, DNS_REFRESH_TTL: '1s', EXAMPLE_DURATION: '4s' }, timeoutMs: 20_000 });
+    await waitFor(() => script.stdout.includes('1000 picks'), { timeoutMs: 10_000, what: 'the first listing' });
+    expect(script.stdout).toMatch(/web: 10\.0\.0\.1:21000 \(weight 3, priority 1\), 10\.0\.0\.2:21001 \(weight 1, priority 1\)/);
+    const picks = /1000 picks: 10\.0\.0\.1:21000 ×(\d+), 10\.0\.0\.2:21001 ×(\d+)/.exec(script.stdout);
     expect(Number(picks?.[1])).toBeGreaterThan(650);
     expect(Number(picks?.[1])).toBeLessThan(850);
 
     // The second instance fails its check in Consul: it leaves the DNS answer.
     await dnsmasq.setRecords({ ...consulLike, srv: consulLike.srv!.slice(0, 1) });
-    expect(await exited).toBe(0);
-    expect(out.stderr).toBe('');
-    expect(out.stdout).toMatch(/web now: 10\.0\.0\.1:21000 \(weight 3, priority 1\)\n/);
-    expect(out.stdout.trim().split('\n').at(-1)).toMatch(/closed$/);
+    const { code, stdout, stderr } = await script.exited;
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/web now: 10\.0\.0\.1:21000 \(weight 3, priority 1\)\n/);
+    expect(stdout.trim().split('\n').at(-1)).toMatch(/closed$/);
   });
 
   it('against a real Consul agent when CONSUL_DNS_ADDR is set', async (context) => {
@@ -60,8 +50,8 @@ describe('example: Consul services through DNS', () => {
       return;
     }
     // Every Consul cluster has the "consul" service: its servers on port 8300.
-    const { out, exited } = run({ DNS_SERVER: address, EXAMPLE_DURATION: '1s' }, ['consul']);
-    expect(await exited).toBe(0);
-    expect(out.stdout).toMatch(/consul: .*:8300/);
+    const { code, stdout } = await runScript(main, { args: ['consul'], env: { DNS_SERVER: address, EXAMPLE_DURATION: '1s' } });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/consul: .*:8300/);
   });
 });

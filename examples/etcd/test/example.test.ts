@@ -1,18 +1,12 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runScript } from '@disco/testing';
 import { expect, it } from 'vitest';
 
 const main = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 it('the etcd example registers, balances, finds the Go service, hears the removal and exits 0 by itself', async () => {
-  const env = { ...process.env };
-  delete env.ETCD_ENDPOINTS; // the example starts its own etcd
-  const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // Without ETCD_ENDPOINTS the example starts its own etcd.
+  const { code, stdout, stderr } = await runScript(main, { env: { ETCD_ENDPOINTS: undefined }, timeoutMs: 25_000 });
   expect(stderr).toBe('');
   expect(code).toBe(0);
   expect(stdout).toMatch(/watch: 2 instance\(s\): greeter-alpha@127\.0\.0\.1:\d+, greeter-bravo@127\.0\.0\.1:\d+/);

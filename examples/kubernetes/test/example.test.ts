@@ -1,18 +1,12 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runScript } from '@disco/testing';
 import { expect, it } from 'vitest';
 
 const main = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 it('the kubernetes example finds two pods, balances, drops the unready one, refuses to register and exits 0 by itself', async () => {
-  const env = { ...process.env };
-  delete env.KUBECONFIG; // the example plays the cluster with the API double
-  const child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // Without KUBECONFIG the example plays the cluster with the API double.
+  const { code, stdout, stderr } = await runScript(main, { env: { KUBECONFIG: undefined }, timeoutMs: 25_000 });
   expect(stderr).toBe('');
   expect(code).toBe(0);
   expect(stdout).toMatch(/watch: 2 instance\(s\): greeter-7d4f-alpha@127\.0\.0\.1:\d+ \(zone-a\), greeter-7d4f-bravo@127\.0\.0\.1:\d+ \(zone-b\)/);
