@@ -23,7 +23,8 @@ for (const name of names) {
 const discovery = createDiscovery({ provider: 'static' });
 discovery.watch('greeter', (event) => {
   if ('instances' in event) say(`watch: ${event.instances.length} healthy instance(s): ${list(event.instances)}`);
-  else say(`watch: error ${event.error.code}`);
+  else if (event.error.code === 'ERR_CLOSED') say('watch: ended (the discovery closed)');
+  else say(`watch: ${event.error.code}, still serving the last snapshot`);
 });
 
 // 3. Register each server with an HTTP health check run by the local health agent.
