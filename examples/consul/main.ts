@@ -35,18 +35,19 @@ for (const name of ['alpha', 'bravo']) {
 // 2. One Discovery on Consul (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, … from the environment).
 const discovery = createDiscovery({ provider: 'consul', consul: { wait: '30s' } });
 discovery.on('error', ({ error }) => say(`error: ${error.message}`));
-const waiters: Array<{ healthy: number; resolve: () => void }> = [];
-const healthyCount = (healthy: number) => new Promise<void>((resolve) => waiters.push({ healthy, resolve }));
 discovery.watch(
   'greeter',
   (event) => {
     if (!('instances' in event)) return say(`watch: error ${event.error.code}`);
     say(`watch: ${list(event.instances)}`);
-    const healthy = event.instances.filter((i) => i.healthy).length;
-    for (const w of waiters) if (w.healthy === healthy) w.resolve();
   },
   { healthyOnly: false },
 );
+// Waits until `count` instances pass their checks; updates() yields the current snapshot first,
+// so a check that passed before we started waiting is not missed.
+async function healthyCount(count: number): Promise<void> {
+  for await (const instances of discovery.updates('greeter')) if (instances.length === count) return;
+}
 for (const [name, server] of servers) {
   const { port } = server.address() as { port: number };
   await discovery.register({

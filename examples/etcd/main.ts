@@ -32,13 +32,15 @@ for (const name of ['alpha', 'bravo']) {
 // 2. One Discovery on etcd, configured from ETCD_* variables; registrations ride on one lease.
 const discovery = createDiscovery({ provider: 'etcd', etcd: { ttl: '5s' } });
 discovery.on('provider', (event) => say(`provider event: ${event.type}: ${event.message}`));
-const waiters: Array<{ count: number; resolve: () => void }> = [];
-const watched = (count: number) => new Promise<void>((resolve) => waiters.push({ count, resolve }));
 discovery.watch('greeter', (event) => {
   if (!('instances' in event)) return say(`watch: error ${event.error.code}`);
   say(`watch: ${event.instances.length} instance(s): ${list(event.instances)}`);
-  for (const w of waiters) if (w.count === event.instances.length) w.resolve();
 });
+// Waits until the service has `count` instances. updates() yields the current snapshot first,
+// so a change that already happened is not missed.
+async function watched(count: number): Promise<void> {
+  for await (const instances of discovery.updates('greeter')) if (instances.length === count) return;
+}
 for (const [name, server] of servers) {
   const { port } = server.address() as { port: number };
   await discovery.register({ id: `greeter-${name}`, name: 'greeter', address: '127.0.0.1', port, metadata: { name } });
@@ -67,9 +69,8 @@ const payments = await goServices.resolve('payments');
 say(`Go service found: payments at ${endpoint(payments)} (metadata version ${payments.metadata.version})`);
 
 // 5. bravo leaves: its key is deleted, the watch hears it, traffic goes to alpha only.
-const gone = watched(1);
 await discovery.deregister('greeter-bravo');
-await gone;
+await watched(1);
 await callMany(4);
 
 // 6. Close: deregisters what is left (revoking the lease), stops the watch; nothing keeps the process alive.

@@ -58,13 +58,14 @@ async function playTheCluster(): Promise<void> {
 
   // 2. The client: everything it needs comes from KUBECONFIG and K8S_* variables.
   const discovery = createDiscovery({ provider: 'kubernetes', kubernetes: { port: 'http' } });
-  const waiters: Array<{ count: number; resolve: () => void }> = [];
-  const watched = (count: number) => new Promise<void>((resolve) => waiters.push({ count, resolve }));
   discovery.watch('greeter', (event) => {
     if (!('instances' in event)) return say(`watch: error ${event.error.code}`);
     say(`watch: ${event.instances.length} instance(s): ${list(event.instances)}`);
-    for (const w of waiters) if (w.count === event.instances.length) w.resolve();
   });
+  // Waits until the service has `count` ready endpoints; updates() yields the current snapshot first.
+  async function watched(count: number): Promise<void> {
+    for await (const instances of discovery.updates('greeter')) if (instances.length === count) return;
+  }
 
   async function callMany(count: number): Promise<void> {
     const tally = new Map<string, number>();
