@@ -13,3 +13,4 @@ export { dnsRecord, ScriptableDnsServer, type DnsQuery, type DnsRecord, type Dns
 export { measure, measureAsync, printComparison, type BenchResult } from './bench.js';
 export { WatchRecorder } from './watch-recorder.js';
 export { runScript, startScript, type RunningScript, type ScriptOptions, type ScriptResult } from './run-script.js';
+export { runReadmeExample } from './readme-example.js';

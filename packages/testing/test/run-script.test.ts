@@ -1,5 +1,5 @@
-import { runScript, startScript, waitFor } from '@disco/testing';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { runReadmeExample, runScript, startScript, waitFor } from '@disco/testing';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,5 +34,29 @@ describe('runScript', () => {
     await waitFor(() => running.stdout.includes('ready'));
     expect(running.stdout).not.toContain('done');
     expect((await running.exited).stdout).toBe('ready\ndone\n');
+  });
+});
+
+describe('runReadmeExample', () => {
+  const readme = script(
+    'README.md',
+    [
+      '# pkg', '', '## Install', '', '```sh', 'pnpm add pkg', '```', '',
+      '## Example', '', 'Text first.', '', '```ts', "const n: number = 2;", "console.log('example', n * 21);", '```', '',
+      '```ts', "console.log('second block');", '```', '',
+      '## Empty', '', 'No code here.', '', '## Later', '', '```ts', "console.log('later');", '```', '',
+    ].join('\n'),
+  );
+
+  it('runs the first ts block under the heading as a type-stripped script and removes the file', async () => {
+    const result = await runReadmeExample(readme, 'Example', dir);
+    expect(result).toMatchObject({ code: 0, stdout: 'example 42\n', stderr: '' });
+    expect(readdirSync(dir).filter((f) => f.startsWith('readme-'))).toEqual([]);
+  });
+
+  it('does not take a block from the next section, and names what is missing', async () => {
+    await expect(runReadmeExample(readme, 'Empty', dir)).rejects.toThrow(/has no ```ts block under "## Empty"/);
+    await expect(runReadmeExample(readme, 'Nope', dir)).rejects.toThrow(/has no ```ts block under "## Nope"/);
+    expect((await runReadmeExample(readme, 'Later', dir)).stdout).toBe('later\n');
   });
 });
