@@ -1,5 +1,6 @@
 import type { Balancer, CallOutcome, Duration, Instance, PickContext } from '@disco/core';
 import { OptionReader } from './options.js';
+import { registerWrapper } from './register-wrapper.js';
 
 export interface OutlierDetectionOptions {
   /** Consecutive failed calls (`release({ ok: false })`) that eject an instance. Default 5. */
@@ -157,3 +158,5 @@ class OutlierDetectionBalancer implements Balancer {
 
 /** Wraps any strategy so that instances failing call after call are left out for a while. */
 export const outlierDetection = (inner: Balancer, options?: OutlierDetectionOptions): Balancer => new OutlierDetectionBalancer(inner, options);
+
+registerWrapper('outlier_detection', outlierDetection);

@@ -1,5 +1,6 @@
 import type { Balancer, CallOutcome, Duration, Instance, PickContext } from '@disco/core';
 import { OptionReader } from './options.js';
+import { registerWrapper } from './register-wrapper.js';
 import { Rng, type RandomSource } from './random-source.js';
 
 export interface SlowStartOptions {
@@ -124,3 +125,5 @@ class SlowStartBalancer implements Balancer {
 
 /** Wraps any strategy so that instances joining later get their traffic gradually. */
 export const slowStart = (inner: Balancer, options?: SlowStartOptions): Balancer => new SlowStartBalancer(inner, options);
+
+registerWrapper('slow_start', slowStart);

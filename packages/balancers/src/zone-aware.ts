@@ -1,5 +1,6 @@
 import type { Balancer, CallOutcome, Instance, PickContext } from '@disco/core';
 import { OptionReader } from './options.js';
+import { registerWrapper } from './register-wrapper.js';
 
 export interface ZoneAwareOptions {
   /** The caller's zone; `context.zone` of a pick overrides it. Without either, all zones are used. */
@@ -83,3 +84,5 @@ class ZoneAwareBalancer implements Balancer {
 
 /** Wraps any strategy to keep calls in the caller's zone while that zone is healthy enough. */
 export const zoneAware = (inner: Balancer, options?: ZoneAwareOptions): Balancer => new ZoneAwareBalancer(inner, options);
+
+registerWrapper('zone_aware', zoneAware);

@@ -58,7 +58,15 @@ export async function createBalancer(spec: BalancerSpec, options?: Record<string
       throw new ProviderNotInstalledError(`balancer "${spec}"`, balancersPackage, [], { cause: error });
     }
   }
-  const factory = registry.get(spec);
-  if (!factory) throw new ConfigError(`unknown balancer "${spec}"; known: ${registeredBalancers().join(', ')}`, 'balancer');
+  return createRegisteredBalancer(spec, options);
+}
+
+/**
+ * Creates a strategy that is registered already, synchronously (a wrapper building its inner
+ * strategy by name uses this); an unknown name is an `ERR_CONFIG` listing the known ones.
+ */
+export function createRegisteredBalancer(name: string, options?: Record<string, unknown>): Balancer {
+  const factory = registry.get(name);
+  if (!factory) throw new ConfigError(`unknown balancer "${name}"; known: ${registeredBalancers().join(', ')}`, 'balancer');
   return factory(options);
 }

@@ -29,6 +29,7 @@ export { Backoff, jitter, type BackoffOptions } from './backoff.js';
 export { abortable, delay, throwIfAborted } from './abort.js';
 export {
   createBalancer,
+  createRegisteredBalancer,
   registerBalancer,
   registeredBalancers,
   type Balancer,

@@ -86,6 +86,18 @@ describe('the disco load-balancing policy', () => {
     }
   });
 
+  it('composes wrappers from the service config alone: zone_aware over least_connections keeps calls in the caller zone', async () => {
+    const config = discoServiceConfig({ balancer: 'zone_aware', options: { child: { least_connections: {} } }, zone: 'z2' });
+    const client = clientFor('discovery:///svc', config);
+    try {
+      // Until b is READY the wrapper spills over to a; after that every call stays in zone z2.
+      await waitFor(async () => (await spread(client, 10)).get('b') === 10, { what: 'calls kept in zone z2' });
+      expect([...(await spread(client, 20))]).toEqual([['b', 20]]);
+    } finally {
+      client.close();
+    }
+  });
+
   it('routes around a server that goes away and takes it back when it returns on its address', async () => {
     const client = clientFor('discovery:///svc', discoServiceConfig());
     const [a, b] = servers as [TestServer, TestServer];
