@@ -80,8 +80,8 @@ describe('register', () => {
   it('feeds TTL checks itself, and registers again when the agent has lost the service', async () => {
     const { double, provider, events } = await setup();
     await provider.register({ id: 'beat', name: 'beat', address: '127.0.0.1', port: 1, health: { ttl: '300ms' } });
-    await new Promise((r) => setTimeout(r, 900));
-    expect(double.requestsTo('/v1/agent/check/pass/service%3Abeat').length).toBeGreaterThanOrEqual(3);
+    // Beats every ttl/3: three of them outlive the 300 ms TTL, so the check stays passing.
+    await waitFor(() => double.requestsTo('/v1/agent/check/pass/service%3Abeat').length >= 3, { what: 'three heartbeats' });
     expect((await provider.discover('beat'))[0]?.healthy).toBe(true);
     await double.stop(); // the agent is unreachable for a moment: beats fail and say so
     await waitFor(() => events.some((e) => e.type === 'heartbeat-failed'), { what: 'a failed heartbeat reported' });
