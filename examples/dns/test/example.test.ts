@@ -1,20 +1,14 @@
 import { fileURLToPath } from 'node:url';
-import { Dnsmasq, runScript, startScript, waitFor, type DnsmasqRecords } from '@disco/testing';
+import { consulDnsRecords, Dnsmasq, runScript, startScript, waitFor } from '@disco/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const main = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 // What a Consul agent's DNS interface serves for two passing instances of "web".
-const consulLike: DnsmasqRecords = {
-  srv: [
-    { name: 'web.service.consul', target: '0a000001.addr.dc1.consul', port: 21000, priority: 1, weight: 3 },
-    { name: 'web.service.consul', target: '0a000002.addr.dc1.consul', port: 21001, priority: 1, weight: 1 },
-  ],
-  hosts: [
-    { name: '0a000001.addr.dc1.consul', addresses: ['10.0.0.1'] },
-    { name: '0a000002.addr.dc1.consul', addresses: ['10.0.0.2'] },
-  ],
-};
+const consulLike = consulDnsRecords('web', [
+  { address: '10.0.0.1', port: 21000, weight: 3 },
+  { address: '10.0.0.2', port: 21001 },
+]);
 
 describe('example: Consul services through DNS', () => {
   let dnsmasq: Dnsmasq;

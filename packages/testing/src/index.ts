@@ -9,6 +9,7 @@ export type { AclRule } from './consul-double/acl.js';
 export type { CheckStatus, ConsulCheck, ConsulNode, ConsulService, ServiceEntry } from './consul-double/types.js';
 export * from './k8s-double/index.js';
 export { Dnsmasq, type DnsmasqHost, type DnsmasqOptions, type DnsmasqRecords, type DnsmasqSrv } from './dnsmasq-launcher.js';
+export { consulDnsRecords, type ConsulDnsInstance } from './consul-dns-records.js';
 export { dnsRecord, ScriptableDnsServer, type DnsQuery, type DnsRecord, type DnsScript, type DnsScriptReply } from './dns-server.js';
 export { measure, measureAsync, printComparison, type BenchResult } from './bench.js';
 export { WatchRecorder } from './watch-recorder.js';

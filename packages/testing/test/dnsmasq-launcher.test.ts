@@ -1,6 +1,7 @@
 import { UDPClient } from 'dns2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dnsmasq } from '../src/dnsmasq-launcher.js';
+import { consulDnsRecords } from '../src/consul-dns-records.js';
 
 describe('Dnsmasq launcher (real dnsmasq)', () => {
   let dnsmasq: Dnsmasq;
@@ -48,5 +49,18 @@ describe('Dnsmasq launcher (real dnsmasq)', () => {
     await expect(ask()('a.disco.test', 'A')).rejects.toThrow(/timed out/);
     await dnsmasq.restart();
     expect((await ask()('a.disco.test', 'A')).answers.map((r) => r.address)).toEqual(['10.0.0.2']);
+  });
+});
+
+describe('consulDnsRecords', () => {
+  it("names SRV targets the way Consul does (<hex ip>.addr.<dc>.consul) and gives each address one A record", () => {
+    expect(consulDnsRecords('web', [{ address: '10.0.0.1', port: 21000, weight: 3 }, { address: '10.0.0.1', port: 21001 }], 'east')).toEqual({
+      srv: [
+        { name: 'web.service.consul', target: '0a000001.addr.east.consul', port: 21000, priority: 1, weight: 3 },
+        { name: 'web.service.consul', target: '0a000001.addr.east.consul', port: 21001, priority: 1, weight: 1 },
+      ],
+      hosts: [{ name: '0a000001.addr.east.consul', addresses: ['10.0.0.1'] }],
+    });
+    expect(() => consulDnsRecords('web', [{ address: '::1', port: 1 }])).toThrow(/::1 is not an IPv4 address/);
   });
 });
