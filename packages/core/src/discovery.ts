@@ -7,7 +7,7 @@ import { Emitter } from './emitter.js';
 import { ClosedError, ConfigError, NoInstancesError, TimeoutError, type DiscoveryError } from './errors.js';
 import { HealthAgent } from './health/health-agent.js';
 import { httpProbe } from './health/http-probe.js';
-import { getProbe, type HealthProbe, type HealthStatus, type ProbeKind } from './health/probe.js';
+import { getProbe, healthStatuses, type HealthProbe, type HealthStatus, type ProbeKind } from './health/probe.js';
 import { tcpProbe } from './health/tcp-probe.js';
 import { healthyFilter, type InstanceFilter } from './instance-filter.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -157,12 +157,21 @@ export class Discovery implements AsyncDisposable {
     if (registration) this.#logger.info({ id: serviceId }, 'disco: deregistered');
   }
 
-  /** For registrations with a TTL check: report that the service is alive (or not). */
+  /**
+   * For registrations with a `ttl` check: the status the service reports from now on
+   * (`passing`, `warning` or `critical`). It sticks until the next call, and disco keeps
+   * reporting it: the backend's agent (Consul) hears it within each TTL, so a process that dies
+   * or hangs goes critical; elsewhere the local agent applies it at once.
+   */
   async heartbeat(serviceId: string, status: HealthStatus = 'passing'): Promise<void> {
     this.#assertOpen();
-    const agent = this.#registrations.get(serviceId)?.agent;
-    if (!agent) throw new ConfigError(`heartbeat: "${serviceId}" is not a registration of this process with a local ttl check`, 'serviceId');
-    await agent.heartbeat(status);
+    if (!healthStatuses.includes(status)) throw new ConfigError(`heartbeat: status must be one of ${healthStatuses.join(', ')}; got ${JSON.stringify(status)}`, 'status');
+    const registration = this.#registrations.get(serviceId);
+    if (registration?.service.health?.ttl === undefined) throw new ConfigError(`heartbeat: "${serviceId}" is not a registration of this process with a ttl check`, 'serviceId');
+    if (registration.agent) return registration.agent.heartbeat(status);
+    const provider = await this.#getProvider();
+    if (!provider.heartbeat) throw new ConfigError(`heartbeat: "${serviceId}" has no ttl check running: local health checks are off (healthCheck: false) and ${provider.name} runs none`, 'healthCheck');
+    await provider.heartbeat(serviceId, status);
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { DiscoveryError } from './errors.js';
+import type { HealthStatus } from './health/probe.js';
 import type { Logger } from './logger.js';
 import type { Instance, Service } from './service.js';
 
@@ -58,6 +59,12 @@ export interface Provider {
   deregister(serviceId: string, options?: OperationOptions): Promise<void>;
   discover(name: string, options?: OperationOptions): Promise<Instance[]>;
   watch(name: string, listener: WatchListener, options?: OperationOptions): Unsubscribe;
+  /**
+   * Optional, for a backend that runs TTL checks itself (`serverHealthChecks`): the status a
+   * registration's `ttl` check reports from now on. The provider keeps sending it within each
+   * TTL until told otherwise. An id this provider holds no `ttl` registration for is `ERR_CONFIG`.
+   */
+  heartbeat?(serviceId: string, status: HealthStatus, options?: OperationOptions): Promise<void>;
   /** Optional: events beyond watch updates (skipped records, lease loss, reconnects). */
   onEvent?(listener: (event: ProviderEvent) => void): Unsubscribe;
   close(): Promise<void>;

@@ -85,18 +85,25 @@ describe('HealthAgent thresholds', () => {
     expect(calls).toEqual(['unhealthy', 'removed', 'healthy']);
   });
 
-  it('a TTL check goes critical without heartbeats and recovers with one', async () => {
+  it('a TTL check starts passing, holds each reported status until the next one, and does not expire on its own', async () => {
     const calls: string[] = [];
-    const a = new HealthAgent({ ttl: 40 }, undefined, {
+    const a = new HealthAgent({ ttl: 30 }, undefined, {
       setHealthy: async (h) => void calls.push(h ? 'healthy' : 'unhealthy'),
       remove: async () => {},
       observe: () => {},
       fail: () => {},
     });
     a.start();
-    await waitFor(() => calls.length === 1);
-    await a.heartbeat();
+    await new Promise((r) => setTimeout(r, 120)); // four TTLs without a heartbeat
+    expect([a.status, calls]).toEqual(['passing', []]);
+    await Promise.all([a.heartbeat('critical'), a.heartbeat('critical')]); // applied in order, once
+    expect([a.status, calls]).toEqual(['critical', ['unhealthy']]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(a.status).toBe('critical'); // sticks
+    await a.heartbeat('warning'); // warning takes traffic
+    expect([a.status, calls]).toEqual(['warning', ['unhealthy', 'healthy']]);
     await a.stop();
+    await a.heartbeat('critical'); // a stopped agent (deregistered, withdrawn) ignores it
     expect(calls).toEqual(['unhealthy', 'healthy']);
   });
 });
@@ -129,6 +136,35 @@ describe('local health agent through Discovery', () => {
     await new Promise((r) => setTimeout(r, 80));
     expect(hits).toBe(0);
     await d.close();
+  });
+
+  it('heartbeat() sets the status of a ttl registration: critical takes it out of rotation, passing puts it back', async () => {
+    await using d = createDiscovery();
+    await d.register({ id: 'w-1', name: 'worker', address: '127.0.0.1', port: 9001, health: { ttl: '50ms' } });
+    await d.register({ id: 'h-1', name: 'worker', address: '127.0.0.1', port: 9002 });
+    const seen: (readonly Instance[])[] = [];
+    d.watch('worker', (e) => 'instances' in e && seen.push(e.instances), { healthyOnly: false });
+    const healthOf = () => seen.at(-1)?.find((i) => i.id === 'w-1')?.healthy;
+    await waitFor(() => healthOf() === true, { what: 'w-1 listed healthy' });
+    await new Promise((r) => setTimeout(r, 150)); // three TTLs, no heartbeat: disco keeps it passing
+    expect(healthOf()).toBe(true);
+    await d.heartbeat('w-1', 'critical');
+    await waitFor(() => healthOf() === false, { what: 'w-1 unhealthy' });
+    expect((await d.discover('worker')).map((i) => i.id)).toEqual(['h-1']);
+    await d.heartbeat('w-1');
+    await waitFor(() => healthOf() === true, { what: 'w-1 back' });
+  });
+
+  it('heartbeat() refuses what it cannot apply, with ERR_CONFIG saying why', async () => {
+    await using d = createDiscovery();
+    await d.register({ id: 'h-1', name: 'worker', address: '127.0.0.1', port: 9002, health: { tcp: '127.0.0.1:9' } });
+    await d.register({ id: 'w-1', name: 'worker', address: '127.0.0.1', port: 9001, health: { ttl: '5s' } });
+    await expect(d.heartbeat('nope')).rejects.toMatchObject({ code: 'ERR_CONFIG', message: expect.stringMatching(/"nope" is not a registration of this process with a ttl check/) });
+    await expect(d.heartbeat('h-1')).rejects.toMatchObject({ code: 'ERR_CONFIG', variable: 'serviceId' });
+    await expect(d.heartbeat('w-1', 'ok' as HealthStatus)).rejects.toThrow(/status must be one of passing, warning, critical; got "ok"/);
+    await using off = createDiscovery({ healthCheck: false });
+    await off.register({ id: 'w-1', name: 'worker', address: '127.0.0.1', port: 9001, health: { ttl: '5s' } });
+    await expect(off.heartbeat('w-1')).rejects.toMatchObject({ variable: 'healthCheck', message: expect.stringMatching(/local health checks are off \(healthCheck: false\) and static runs none/) });
   });
 
   it('reports a grpc check with no grpc probe installed as ERR_CONFIG, and still registers', async () => {

@@ -1,6 +1,7 @@
 import {
   Listeners,
   ClosedError,
+  ConfigError,
   InvalidServiceError,
   parseDuration,
   silentLogger,
@@ -8,6 +9,7 @@ import {
   validateService,
   validateServiceName,
   WatchPool,
+  type HealthStatus,
   type Instance,
   type Logger,
   type OperationOptions,
@@ -28,8 +30,13 @@ import { resolveOptions, type ConsulProviderOptions, type ResolvedOptions } from
 interface Registration {
   service: Service;
   healthy: boolean;
+  /** What the TTL check reports: the service's own word (`heartbeat()`), passing until it speaks. */
+  status: HealthStatus;
   heartbeat: Heartbeat | undefined;
 }
+
+/** Consul's TTL update endpoints: /v1/agent/check/{pass,warn,fail}/:check_id. */
+const ttlVerb = { passing: 'pass', warning: 'warn', critical: 'fail' } as const satisfies Record<HealthStatus, string>;
 
 /**
  * disco's provider for Consul, over the agent's HTTP API: services are registered with the
@@ -71,7 +78,9 @@ export class ConsulProvider implements Provider {
     validateService(service);
     throwIfAborted(options.signal, 'register');
     const healthy = options.healthy !== false;
-    const body = toRegistration(service, healthy);
+    // An update of the service keeps the status its TTL check was given.
+    const status = this.#registrations.get(service.id)?.status ?? 'passing';
+    const body = toRegistration(service, healthy, status);
     const what = `register ${service.id}`;
     const need = `service:write on "${service.name}"`;
     // Re-registering an unhealthy one keeps its maintenance check (no replace), so it does not blink healthy.
@@ -79,7 +88,7 @@ export class ConsulProvider implements Provider {
     await this.#setMaintenance(service.id, !healthy, options.signal, need);
     const previous = this.#registrations.get(service.id);
     previous?.heartbeat?.stop();
-    const registration: Registration = { service, healthy, heartbeat: undefined };
+    const registration: Registration = { service, healthy, status, heartbeat: undefined };
     this.#registrations.set(service.id, registration);
     const ttl = service.health?.ttl;
     if (ttl !== undefined && !this.#closed) {
@@ -91,6 +100,20 @@ export class ConsulProvider implements Provider {
   async deregister(serviceId: string, options: OperationOptions = {}): Promise<void> {
     this.#ensureOpen();
     await this.#deregister(serviceId, options.signal);
+  }
+
+  /**
+   * The status this registration's TTL check reports from now on. It is sent at once (an
+   * error if Consul refuses it), then with every heartbeat until the next call.
+   */
+  async heartbeat(serviceId: string, status: HealthStatus, options: OperationOptions = {}): Promise<void> {
+    this.#ensureOpen();
+    const registration = this.#registrations.get(serviceId);
+    if (!registration?.heartbeat) throw new ConfigError(`heartbeat: this provider holds no registration "${serviceId}" with a ttl check`, 'serviceId');
+    if (!(status in ttlVerb)) throw new ConfigError(`heartbeat: status must be one of ${Object.keys(ttlVerb).join(', ')}; got ${JSON.stringify(status)}`, 'status');
+    registration.status = status;
+    const need = `service:write on "${registration.service.name}"`;
+    if (registration.healthy) await this.#http.call('PUT', this.#ttlPath(registration), { signal: options.signal, what: `heartbeat of ${serviceId}`, need });
   }
 
   async discover(name: string, options: OperationOptions = {}): Promise<Instance[]> {
@@ -161,7 +184,8 @@ export class ConsulProvider implements Provider {
     const registration = this.#registrations.get(serviceId);
     if (this.#closed) return;
     try {
-      const response = await this.#http.request('PUT', `/v1/agent/check/pass/${encodeURIComponent(checkId(serviceId))}`, { what: `heartbeat of ${serviceId}` });
+      if (!registration) return;
+      const response = await this.#http.request('PUT', this.#ttlPath(registration), { what: `heartbeat of ${serviceId}` });
       if (response.status === 200) return;
       // 404 since Consul 1.x; older agents answered 500 with the same words.
       const lost = response.status === 404 || /does not have associated TTL/.test(response.body);
@@ -178,6 +202,10 @@ export class ConsulProvider implements Provider {
       this.#logger.warn({ serviceId }, `consul: ${message}`);
       this.#emit({ type: 'heartbeat-failed', service: registration?.service.name ?? serviceId, message });
     }
+  }
+
+  #ttlPath(registration: Registration): string {
+    return `/v1/agent/check/${ttlVerb[registration.status]}/${encodeURIComponent(checkId(registration.service.id))}`;
   }
 
   #emit(event: ProviderEvent): void {

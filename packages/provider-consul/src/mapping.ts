@@ -1,4 +1,4 @@
-import { InvalidRecordError, InvalidServiceError, createInstance, isValidAddress, isValidPort, parseDuration, type HealthCheck, type Instance, type Service } from '@disco/core';
+import { InvalidRecordError, InvalidServiceError, createInstance, isValidAddress, isValidPort, parseDuration, type HealthCheck, type HealthStatus, type Instance, type Service } from '@disco/core';
 
 /** Meta keys that carry Service fields Consul has no place for. */
 export const versionKey = 'version';
@@ -14,7 +14,7 @@ export const checkId = (serviceId: string): string => `service:${serviceId}`;
  * `version` and `zone`; Weights are sent explicitly (Consul's default changed across
  * versions), Passing = the weight rounded to a whole number of at least 1, Warning = 1.
  */
-export function toRegistration(service: Service, healthy: boolean): Record<string, unknown> {
+export function toRegistration(service: Service, healthy: boolean, ttlStatus: HealthStatus = 'passing'): Record<string, unknown> {
   const problems: string[] = [];
   const meta: Record<string, string> = { ...service.metadata };
   if (service.version !== undefined) meta[versionKey] = service.version;
@@ -38,7 +38,7 @@ export function toRegistration(service: Service, healthy: boolean): Record<strin
   };
   if (service.health) {
     try {
-      body.Check = toCheck(service, healthy);
+      body.Check = toCheck(service, healthy, ttlStatus);
     } catch (error) {
       problems.push((error as Error).message);
     }
@@ -47,13 +47,14 @@ export function toRegistration(service: Service, healthy: boolean): Record<strin
   return body;
 }
 
-function toCheck(service: Service, healthy: boolean): Record<string, unknown> {
+function toCheck(service: Service, healthy: boolean, ttlStatus: HealthStatus): Record<string, unknown> {
   const health = service.health as HealthCheck;
   const check: Record<string, unknown> = { CheckID: checkId(service.id), Name: `disco check of ${service.id}` };
   if (health.ttl !== undefined) {
     check.TTL = goDuration(parseDuration(health.ttl, 'health.ttl'));
-    // The provider feeds it right away; starting passing spares watchers a critical blip.
-    if (healthy) check.Status = 'passing';
+    // Start with the status the service reported (passing until it says otherwise): Consul's
+    // default, critical, would blink the instance out until the first heartbeat.
+    if (healthy) check.Status = ttlStatus;
   } else {
     if (health.http !== undefined) {
       check.HTTP = health.http;

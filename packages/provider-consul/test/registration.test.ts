@@ -1,5 +1,5 @@
 // What register() sends to Consul and how Consul rows come back as Instances.
-import type { ProviderEvent } from '@disco/core';
+import { createDiscovery, type Instance, type ProviderEvent } from '@disco/core';
 import { waitFor, type ConsulDouble, type ConsulDoubleOptions } from '@disco/testing';
 import { describe, expect, it } from 'vitest';
 import { Recorder, consulFixture } from './helpers.js';
@@ -75,6 +75,33 @@ describe('register', () => {
     await provider.register(service);
     await recorder.until((s) => s[0]?.healthy === true, 'healthy again');
     expect(recorder.snapshots().map((s) => s[0]!.healthy)).toEqual([true, false, true]);
+  });
+
+  it("heartbeat() through Discovery sets the TTL check's status, which every later beat repeats (pass, warn, fail)", async () => {
+    const { double, provider } = await setup();
+    await using discovery = createDiscovery({ provider });
+    await discovery.register({ id: 'worker-1', name: 'worker', address: '127.0.0.1', port: 1, health: { ttl: '300ms' } });
+    const seen: (readonly Instance[])[] = [];
+    discovery.watch('worker', (e) => 'instances' in e && seen.push(e.instances), { healthyOnly: false });
+    const beats = (verb: string) => double.requestsTo(`/v1/agent/check/${verb}/service%3Aworker-1`).length;
+    const check = () => double.registry.check('default', 'service:worker-1')?.status;
+    await waitFor(() => seen.at(-1)?.[0]?.healthy === true, { what: 'listed healthy' });
+
+    await discovery.heartbeat('worker-1', 'critical');
+    expect(check()).toBe('critical'); // sent at once
+    await waitFor(() => seen.at(-1)?.[0]?.healthy === false, { what: 'the watch hears critical' });
+    const passesBefore = beats('pass');
+    await waitFor(() => beats('fail') >= 3, { what: 'beats repeating fail' });
+    expect([beats('pass'), check()]).toEqual([passesBefore, 'critical']); // no beat put it back to passing
+
+    await discovery.heartbeat('worker-1', 'warning');
+    await waitFor(() => seen.at(-1)?.[0]?.healthy === true, { what: 'warning takes traffic' });
+    await waitFor(() => beats('warn') >= 3, { what: 'beats repeating warn' });
+    await discovery.heartbeat('worker-1');
+    expect(check()).toBe('passing');
+
+    await expect(discovery.heartbeat('nope')).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    await expect(provider.heartbeat('nope', 'passing')).rejects.toThrow(/holds no registration "nope" with a ttl check/);
   });
 
   it('feeds TTL checks itself, and registers again when the agent has lost the service', async () => {

@@ -20,7 +20,10 @@ const defaults = { interval: 10_000, timeout: 5_000 };
  * `failuresBeforeCritical` consecutive failures make it critical (marked unhealthy),
  * `successBeforePassing` consecutive passes make it passing again, and after
  * `deregisterAfter` of being critical it is removed until it passes again. Warning counts as
- * passing. A TTL check has no probe: `heartbeat()` must come within each `ttl`.
+ * passing. A TTL check has no probe: the service reports its own status with `heartbeat()`,
+ * which holds until the next one. It starts passing and does not expire here: the process
+ * that would miss a beat is the one keeping time, so the lease or the process's own end takes
+ * a dead instance out instead (the same contract as Consul, where the provider keeps the check fed).
  */
 export class HealthAgent {
   readonly #check: HealthCheck;
@@ -28,7 +31,6 @@ export class HealthAgent {
   readonly #hooks: HealthAgentHooks;
   readonly #intervalMs: number;
   readonly #timeoutMs: number;
-  readonly #ttlMs: number | undefined;
   readonly #deregisterAfterMs: number | undefined;
   readonly #controller = new AbortController();
   #status: HealthStatus = 'passing';
@@ -45,7 +47,6 @@ export class HealthAgent {
     this.#hooks = hooks;
     this.#intervalMs = parseDuration(check.interval ?? defaults.interval, 'health.interval');
     this.#timeoutMs = parseDuration(check.timeout ?? defaults.timeout, 'health.timeout');
-    this.#ttlMs = check.ttl === undefined ? undefined : parseDuration(check.ttl, 'health.ttl');
     this.#deregisterAfterMs = check.deregisterAfter === undefined ? undefined : parseDuration(check.deregisterAfter, 'health.deregisterAfter');
   }
 
@@ -59,14 +60,14 @@ export class HealthAgent {
   }
 
   start(): void {
-    if (this.#ttlMs !== undefined) this.#armTtl();
-    else this.#schedule(this.#intervalMs);
+    if (this.#probe) this.#schedule(this.#intervalMs);
   }
 
-  /** For TTL checks: the service reports its own status. */
+  /** For TTL checks: the status the service reports, from now until the next call. */
   heartbeat(status: HealthStatus = 'passing'): Promise<void> {
-    if (this.#ttlMs !== undefined) this.#armTtl();
-    return this.#record(status);
+    if (this.#controller.signal.aborted) return Promise.resolve(); // stopped (deregistered or withdrawn)
+    this.#round = this.#round.then(() => this.#record(status));
+    return this.#round;
   }
 
   /** Stops probing; resolves once a running probe and its hooks are done. */
@@ -82,14 +83,6 @@ export class HealthAgent {
     this.#timer = setTimeout(() => {
       this.#round = this.#runProbe().finally(() => this.#schedule(this.#intervalMs));
     }, ms);
-  }
-
-  #armTtl(): void {
-    clearTimeout(this.#timer);
-    if (this.#controller.signal.aborted) return;
-    this.#timer = setTimeout(() => {
-      this.#round = this.#record('critical').finally(() => this.#armTtl());
-    }, this.#ttlMs);
   }
 
   async #runProbe(): Promise<void> {

@@ -3,6 +3,8 @@ import type { HealthCheck } from '../service.js';
 /** Consul's vocabulary: warning still takes traffic, critical does not. */
 export type HealthStatus = 'passing' | 'warning' | 'critical';
 
+export const healthStatuses: readonly HealthStatus[] = Object.freeze(['passing', 'warning', 'critical']);
+
 export interface ProbeOptions {
   /** Give up (critical) after this long. */
   readonly timeoutMs: number;
