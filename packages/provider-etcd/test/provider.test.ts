@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidRecordError, type Service } from '@disco/core';
+import { createDiscovery, InvalidRecordError, type Service } from '@disco/core';
 import { EtcdCluster, waitFor } from '@disco/testing';
 import { Etcd3, type WatchBuilder } from 'etcd3';
 import { etcdProvider, type EtcdProvider } from '../src/index.ts';
@@ -40,6 +40,21 @@ describe('etcd provider', () => {
     await provider.register({ ...one, name: other });
     expect(await provider.discover(svc)).toEqual([]);
     expect(ids(await provider.discover(other))).toEqual([one.id]);
+  });
+
+  it('a ttl registration holds the status the service reports with heartbeat(), stored in its record (same code as on Consul)', async () => {
+    await using discovery = createDiscovery({ provider: open() });
+    const svc = unique('svc');
+    const worker = instance(svc, { health: { ttl: '100ms' } });
+    await discovery.register(worker);
+    const stored = async () => JSON.parse(await etcd.etcdctl(['get', `/services/${svc}/${worker.id}`, '--print-value-only'])).healthy;
+    await new Promise((r) => setTimeout(r, 300)); // three TTLs without a heartbeat: still passing
+    expect(await stored()).toBe(true);
+    await discovery.heartbeat(worker.id, 'critical');
+    expect(await stored()).toBe(false);
+    expect(await discovery.discover(svc)).toEqual([]);
+    await discovery.heartbeat(worker.id, 'warning'); // warning takes traffic
+    expect(await stored()).toBe(true);
   });
 
   it('close revokes the lease: this process\'s keys are gone at once, not after the TTL', async () => {
