@@ -7,7 +7,7 @@ import { Emitter } from './emitter.js';
 import { ClosedError, ConfigError, NoInstancesError, TimeoutError, type DiscoveryError } from './errors.js';
 import { HealthAgent } from './health/health-agent.js';
 import { httpProbe } from './health/http-probe.js';
-import { getProbe, healthStatuses, type HealthProbe, type HealthStatus, type ProbeKind } from './health/probe.js';
+import { assertHealthStatus, getProbe, type HealthProbe, type HealthStatus, type ProbeKind } from './health/probe.js';
 import { tcpProbe } from './health/tcp-probe.js';
 import { healthyFilter, type InstanceFilter } from './instance-filter.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -165,7 +165,7 @@ export class Discovery implements AsyncDisposable {
    */
   async heartbeat(serviceId: string, status: HealthStatus = 'passing'): Promise<void> {
     this.#assertOpen();
-    if (!healthStatuses.includes(status)) throw new ConfigError(`heartbeat: status must be one of ${healthStatuses.join(', ')}; got ${JSON.stringify(status)}`, 'status');
+    assertHealthStatus(status, 'heartbeat');
     const registration = this.#registrations.get(serviceId);
     if (registration?.service.health?.ttl === undefined) throw new ConfigError(`heartbeat: "${serviceId}" is not a registration of this process with a ttl check`, 'serviceId');
     if (registration.agent) return registration.agent.heartbeat(status);

@@ -50,7 +50,7 @@ export { pollingWatch } from './polling-watch.js';
 export { toDiscoveryError } from './to-discovery-error.js';
 export { applyFilter, type InstanceFilter } from './instance-filter.js';
 export { HealthAgent, type HealthAgentHooks } from './health/health-agent.js';
-export { getProbe, registerProbe, type HealthProbe, type HealthStatus, type ProbeKind, type ProbeOptions } from './health/probe.js';
+export { assertHealthStatus, getProbe, registerProbe, type HealthProbe, type HealthStatus, type ProbeKind, type ProbeOptions } from './health/probe.js';
 export { httpProbe } from './health/http-probe.js';
 export { tcpProbe } from './health/tcp-probe.js';
 export { parseHostPort } from './validate.js';

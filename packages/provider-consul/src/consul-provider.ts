@@ -1,4 +1,5 @@
 import {
+  assertHealthStatus,
   Listeners,
   ClosedError,
   ConfigError,
@@ -110,7 +111,7 @@ export class ConsulProvider implements Provider {
     this.#ensureOpen();
     const registration = this.#registrations.get(serviceId);
     if (!registration?.heartbeat) throw new ConfigError(`heartbeat: this provider holds no registration "${serviceId}" with a ttl check`, 'serviceId');
-    if (!(status in ttlVerb)) throw new ConfigError(`heartbeat: status must be one of ${Object.keys(ttlVerb).join(', ')}; got ${JSON.stringify(status)}`, 'status');
+    assertHealthStatus(status, 'heartbeat');
     registration.status = status;
     const need = `service:write on "${registration.service.name}"`;
     if (registration.healthy) await this.#http.call('PUT', this.#ttlPath(registration), { signal: options.signal, what: `heartbeat of ${serviceId}`, need });

@@ -102,6 +102,8 @@ describe('register', () => {
 
     await expect(discovery.heartbeat('nope')).rejects.toMatchObject({ code: 'ERR_CONFIG' });
     await expect(provider.heartbeat('nope', 'passing')).rejects.toThrow(/holds no registration "nope" with a ttl check/);
+    await expect(provider.heartbeat('worker-1', 'ok' as 'passing')).rejects.toMatchObject({ code: 'ERR_CONFIG', variable: 'status' });
+    expect(check()).toBe('passing');
   });
 
   it('feeds TTL checks itself, and registers again when the agent has lost the service', async () => {

@@ -1,9 +1,15 @@
+import { ConfigError } from '../errors.js';
 import type { HealthCheck } from '../service.js';
 
 /** Consul's vocabulary: warning still takes traffic, critical does not. */
 export type HealthStatus = 'passing' | 'warning' | 'critical';
 
-export const healthStatuses: readonly HealthStatus[] = Object.freeze(['passing', 'warning', 'critical']);
+const healthStatuses: readonly unknown[] = ['passing', 'warning', 'critical'];
+
+/** For statuses that come from callers (`heartbeat(id, status)`): anything else is ERR_CONFIG. */
+export function assertHealthStatus(status: unknown, what: string): asserts status is HealthStatus {
+  if (!healthStatuses.includes(status)) throw new ConfigError(`${what}: status must be one of ${healthStatuses.join(', ')}; got ${JSON.stringify(status)}`, 'status');
+}
 
 export interface ProbeOptions {
   /** Give up (critical) after this long. */
