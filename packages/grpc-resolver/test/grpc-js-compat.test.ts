@@ -31,8 +31,14 @@ describe('grpc-js releases inside the peer range', () => {
   });
 
   if (dirs.length === 0) {
-    console.log('SKIPPED older grpc-js releases (1.10 - 1.13): DISCO_GRPC_JS_COMPAT_DIRS is not set; see test/fixtures/fetch-grpc-js.sh');
-    it.skip('older grpc-js releases: set DISCO_GRPC_JS_COMPAT_DIRS (test/fixtures/fetch-grpc-js.sh)', () => {});
+    const why = 'DISCO_GRPC_JS_COMPAT_DIRS is not set; test/fixtures/fetch-grpc-js.sh prepares 1.10, 1.12 and 1.13 (./run test does it)';
+    // CI must not pass without the compatibility runs; a local `vitest run` may go without them, visibly.
+    if (process.env.CI) {
+      it('older grpc-js releases (1.10 - 1.13)', () => expect.fail(why));
+    } else {
+      console.log(`SKIPPED older grpc-js releases (1.10 - 1.13): ${why}`);
+      it.skip(`older grpc-js releases (1.10 - 1.13): ${why}`, () => {});
+    }
   }
   for (const dir of dirs) {
     it(`works on the grpc-js in ${dir}`, () => {
