@@ -7,7 +7,11 @@ const packages = fileURLToPath(new URL('./packages/', import.meta.url));
 
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@disco\/([a-z0-9-]+)$/, replacement: `${packages}$1/src/index.ts` }],
+    alias: [
+      // A subpath export `@disco/<pkg>/<sub>` lives in `src/<sub>/index.ts`.
+      { find: /^@disco\/([a-z0-9-]+)\/([a-z0-9-]+)$/, replacement: `${packages}$1/src/$2/index.ts` },
+      { find: /^@disco\/([a-z0-9-]+)$/, replacement: `${packages}$1/src/index.ts` },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

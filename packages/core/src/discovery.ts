@@ -1,34 +1,43 @@
-import { abortable, throwIfAborted } from './abort.js';
-import { createBalancer, type Balancer, type BalancerSpec, type PickContext } from './balancer.js';
+import { abortable, delay, throwIfAborted } from './abort.js';
+import { createBalancer, type BalancerSpec, type PickContext } from './balancer.js';
 import { roundRobin } from './balancers/round-robin.js';
-import { CacheEntry, type CacheHost } from './cache-entry.js';
 import { parseDuration, type Duration } from './duration.js';
-import { Emitter } from './emitter.js';
 import { ClosedError, ConfigError, NoInstancesError, TimeoutError, type DiscoveryError } from './errors.js';
+import { sourceFromProvider } from './provider/provider-source.js';
+import { WatchEngine } from './provider/watch-engine.js';
 import { HealthAgent } from './health/health-agent.js';
 import { httpProbe } from './health/http-probe.js';
 import { assertHealthStatus, getProbe, type HealthProbe, type HealthStatus, type ProbeKind } from './health/probe.js';
 import { tcpProbe } from './health/tcp-probe.js';
 import { healthyFilter, type InstanceFilter } from './instance-filter.js';
 import { silentLogger, type Logger } from './logger.js';
-import { unsubscribeOnAbort } from './listeners.js';
+import { Listeners, unsubscribeOnAbort } from './listeners.js';
 import { loadProvider, type ProviderName } from './provider-loader.js';
-import type { OperationOptions, Provider, ProviderEvent, Unsubscribe, WatchListener } from './provider.js';
+import type { OperationOptions, Provider, ProviderEvent, ProviderModule, Unsubscribe, WatchListener } from './provider.js';
 import { endpoint, type Instance, type Service } from './service.js';
-import { ServiceHandle } from './service-handle.js';
+import { ServiceHandle, type Lease } from './service-handle.js';
 import type { StaticProviderOptions } from './static/static-provider.js';
 import { toDiscoveryError } from './to-discovery-error.js';
 import { validateService, validateServiceName } from './validate.js';
 
-export interface DiscoveryConfig {
+/**
+ * Options of each provider that can be named by string, under its name. Provider packages add
+ * their entry by declaration merging (`declare module '@disco/core' { interface
+ * ProviderOptionsMap { etcd: EtcdProviderOptions } }`), so that once a provider package is
+ * imported, `createDiscovery({ etcd: { ttll: 1 } })` fails to compile.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ProviderOptionsMap {}
+
+type ProviderOptionSections = {
+  [K in 'etcd' | 'consul' | 'kubernetes' | 'dns']?: K extends keyof ProviderOptionsMap ? ProviderOptionsMap[K] : Record<string, unknown>;
+};
+
+export interface DiscoveryConfig extends ProviderOptionSections {
   /** A provider object, or the name of one to load: static (default), etcd, consul, kubernetes (k8s), dns. */
   provider?: Provider | ProviderName;
-  /** Options for the provider loaded by name, under its name. */
+  /** Options for the provider loaded by name, under its name (etcd, consul, kubernetes and dns come from their packages). */
   static?: StaticProviderOptions;
-  etcd?: Record<string, unknown>;
-  consul?: Record<string, unknown>;
-  kubernetes?: Record<string, unknown>;
-  dns?: Record<string, unknown>;
   /** Balancer for `service()` and `resolve()`: a registered name, a factory, or an object. Default round_robin. */
   balancer?: BalancerSpec;
   /** How long a snapshot read without a watch is fresh. Default 10s. */
@@ -47,6 +56,11 @@ export interface DiscoveryConfig {
   probes?: Partial<Record<ProbeKind, HealthProbe>>;
   /** Environment used for provider-specific variables (set by `configFromEnv`). */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Provider packages handed over up front, by name (`{ etcd: await import('@disco/provider-etcd') }`),
+   * so that `provider: 'etcd'` needs no import by name at run time (a bundle).
+   */
+  providers?: Readonly<Record<string, ProviderModule>>;
 }
 
 export interface FilterOptions {
@@ -80,12 +94,14 @@ interface Registration {
 export class Discovery implements AsyncDisposable {
   readonly #config: DiscoveryConfig;
   readonly #logger: Logger;
-  readonly #events: Emitter<DiscoveryEvents>;
-  readonly #host: CacheHost;
-  readonly #entries = new Map<string, CacheEntry>();
+  readonly #events: { readonly [K in keyof DiscoveryEvents]: Listeners<DiscoveryEvents[K]> };
+  readonly #ttlMs: number;
+  readonly #maxStaleMs: number;
+  readonly #entries = new Map<string, WatchEngine>();
   readonly #registrations = new Map<string, Registration>();
   readonly #handles = new Set<ServiceHandle>();
-  readonly #resolvers = new Map<string, Promise<Balancer>>();
+  /** One live handle per name (and filter) behind `resolve()` and `acquire()`. */
+  readonly #resolvers = new Map<string, ServiceHandle>();
   readonly #onClose = new Set<() => void>();
   #provider: Promise<Provider> | undefined;
   #closing: Promise<void> | undefined;
@@ -94,21 +110,14 @@ export class Discovery implements AsyncDisposable {
   constructor(config: DiscoveryConfig = {}) {
     this.#config = config;
     this.#logger = config.logger ?? silentLogger;
-    this.#events = new Emitter((error) => this.#logger.error({ err: error }, 'disco: an event listener threw'));
-    const ttlMs = parseDuration(config.cacheTtl ?? '10s', 'cacheTtl');
-    const maxStaleMs = config.maxStale === undefined ? Infinity : parseDuration(config.maxStale, 'maxStale');
+    const onListenerError = (error: unknown) => this.#logger.error({ err: error }, 'disco: an event listener threw');
+    this.#events = { error: new Listeners(onListenerError), provider: new Listeners(onListenerError), health: new Listeners(onListenerError) };
+    this.#ttlMs = parseDuration(config.cacheTtl ?? '10s', 'cacheTtl');
+    this.#maxStaleMs = config.maxStale === undefined ? Infinity : parseDuration(config.maxStale, 'maxStale');
     if (config.serviceName !== undefined) validateServiceName(config.serviceName);
     if (config.provider !== undefined && typeof config.provider !== 'string' && typeof config.provider?.discover !== 'function') {
       throw new ConfigError('provider must be a provider object or one of: static, etcd, consul, kubernetes, k8s, dns', 'provider');
     }
-    this.#host = {
-      provider: () => this.#getProvider(),
-      reportError: (service, error) => this.#reportError(error, service),
-      ttlMs,
-      maxStaleMs,
-      now: () => performance.now(),
-      random: Math.random,
-    };
   }
 
   get closed(): boolean {
@@ -117,7 +126,7 @@ export class Discovery implements AsyncDisposable {
 
   /** Subscribes to `error`, `provider` or `health` events. */
   on<K extends keyof DiscoveryEvents>(type: K, listener: (event: DiscoveryEvents[K]) => void): Unsubscribe {
-    return this.#events.on(type, listener);
+    return this.#events[type].add(listener);
   }
 
   /** The provider (loaded on first use when named by string). */
@@ -133,7 +142,8 @@ export class Discovery implements AsyncDisposable {
    */
   async register(service: Service, options: OperationOptions = {}): Promise<void> {
     this.#assertOpen();
-    const input = this.#config.serviceName !== undefined && (service as Partial<Service>).name === undefined ? { ...service, name: this.#config.serviceName } : service;
+    const given: unknown = service;
+    const input = this.#config.serviceName !== undefined && typeof given === 'object' && given !== null && !Array.isArray(given) && (given as Partial<Service>).name === undefined ? { ...service, name: this.#config.serviceName } : service;
     const valid = validateService(input);
     throwIfAborted(options.signal, 'register');
     const provider = await this.#getProvider();
@@ -261,18 +271,40 @@ export class Discovery implements AsyncDisposable {
     };
   }
 
-  /** One instance through the balancer; `ERR_NO_INSTANCES` when there is none. */
-  async resolve(name: string, options: FilterOptions & OperationOptions & { context?: PickContext } = {}): Promise<Instance> {
-    const instances = await this.discover(name, options);
-    let balancer = this.#resolvers.get(name);
-    if (!balancer) {
-      balancer = createBalancer(this.#config.balancer ?? roundRobin);
-      this.#resolvers.set(name, balancer);
-      balancer.catch(() => this.#resolvers.delete(name));
+  /**
+   * One instance through the balancer; `ERR_NO_INSTANCES` when there is none. The service
+   * stays watched (one live handle per name) until `close()`, so later calls answer from
+   * memory. A balancer that counts calls or latency (least_connections, peak_ewma, …) must
+   * hear when each call ends, which `resolve()` cannot tell it: use {@link acquire} then.
+   */
+  async resolve(name: string, options: FilterOptions & { context?: PickContext } = {}): Promise<Instance> {
+    const handle = this.#resolver(name, options);
+    if (!handle.routable) await this.#settle(handle);
+    const balancer = handle.balancer;
+    if (balancer.onStart || balancer.onEnd) {
+      throw new ConfigError(`balancer "${balancer.name}" needs to hear when each call ends, which resolve() cannot tell it: use \`await discovery.acquire("${name}")\` and \`lease.release({ ok })\`, or service("${name}").acquire()`, 'balancer');
     }
-    const instance = (await balancer).pick(instances, options.context);
-    if (!instance) throw new NoInstancesError(name, instances.length === 0 ? 'no healthy instance is registered' : 'the balancer chose none');
+    const instance = handle.pick(options.context);
+    if (!instance) throw this.#noInstance(handle);
     return instance;
+  }
+
+  /**
+   * Picks one instance for one call and tells the balancer the call started; report how it
+   * went with `lease.release({ ok, latencyMs })` (or `using lease = …`). `ERR_NO_INSTANCES`
+   * when there is none.
+   */
+  async acquire(name: string, options: FilterOptions & { context?: PickContext } = {}): Promise<Lease> {
+    const handle = this.#resolver(name, options);
+    if (!handle.routable) await this.#settle(handle);
+    if (!handle.routable) throw this.#noInstance(handle);
+    return handle.acquire(options.context);
+  }
+
+  /** Why nothing could be picked: the backend's failure while it lasts, else ERR_NO_INSTANCES. */
+  #noInstance(handle: ServiceHandle): DiscoveryError {
+    const outage = handle.instances.length === 0 ? this.#entries.get(handle.name)?.error : undefined;
+    return outage ?? new NoInstancesError(handle.name, handle.instances.length === 0 ? 'no healthy instance is registered' : 'the balancer chose none');
   }
 
   /** A live handle: `await handle.ready`, then `handle.pick()` synchronously. Close it when done. */
@@ -283,6 +315,24 @@ export class Discovery implements AsyncDisposable {
     const handle = new ServiceHandle(name, entry, this.#filter(options), balancer, (h) => this.#handles.delete(h));
     this.#handles.add(handle);
     return handle;
+  }
+
+  #resolver(name: string, options: FilterOptions): ServiceHandle {
+    this.#assertOpen();
+    validateServiceName(name);
+    const key = options.tags?.length || options.healthyOnly === false ? `${name}\u0000${options.healthyOnly ?? true}\u0000${(options.tags ?? []).join('\u0000')}` : name;
+    let handle = this.#resolvers.get(key);
+    if (!handle || handle.closed) {
+      handle = this.service(name, { tags: options.tags, healthyOnly: options.healthyOnly });
+      this.#resolvers.set(key, handle);
+    }
+    return handle;
+  }
+
+  /** Waits until the handle can route, or its first answer says it cannot. */
+  async #settle(handle: ServiceHandle): Promise<void> {
+    // A handle that has had a snapshot answers from it, even if its first event was an error.
+    if (!handle.synced) await handle.ready;
   }
 
   /**
@@ -304,7 +354,7 @@ export class Discovery implements AsyncDisposable {
     for (const finish of [...this.#onClose]) finish();
     // Watchers still attached (handles and updates() ended above) learn why events stop.
     const closed = new ClosedError();
-    for (const entry of this.#entries.values()) entry.close(closed);
+    const engines = [...this.#entries.values()].map((entry) => entry.close(closed));
     this.#entries.clear();
     this.#resolvers.clear();
     const registrations = [...this.#registrations.values()];
@@ -323,8 +373,12 @@ export class Discovery implements AsyncDisposable {
         }
       }
     }
+    // Sources let go of their streams promptly once stopped; a stuck one must not hold close().
+    const grace = new AbortController();
+    await Promise.race([Promise.allSettled(engines), delay(2_000, grace.signal).catch(() => {})]);
+    grace.abort();
     if (provider) await provider.close();
-    this.#events.clear();
+    for (const listeners of Object.values(this.#events)) listeners.clear();
   }
 
   #assertOpen(): void {
@@ -336,10 +390,7 @@ export class Discovery implements AsyncDisposable {
     const spec = this.#config.provider ?? 'static';
     this.#provider = (async () => {
       const provider = typeof spec === 'string' ? await loadProvider(spec, this.#config, { logger: this.#logger, env: this.#config.env ?? process.env }) : spec;
-      provider.onEvent?.((event) => {
-        if (event.error) this.#logger.warn({ service: event.service, code: event.error.code, type: event.type }, `disco: ${event.message}`);
-        this.#events.emit('provider', event);
-      });
+      provider.onEvent?.((event) => this.#providerEvent(event));
       return provider;
     })();
     // Loading failures surface on the calls that need the provider; don't leave it unobserved.
@@ -347,10 +398,29 @@ export class Discovery implements AsyncDisposable {
     return this.#provider;
   }
 
-  #entry(name: string): CacheEntry {
+  #entry(name: string): WatchEngine {
     let entry = this.#entries.get(name);
-    if (!entry) this.#entries.set(name, (entry = new CacheEntry(name, this.#host)));
+    if (entry) return entry;
+    entry = new WatchEngine({
+      name,
+      provider: typeof this.#config.provider === 'object' ? this.#config.provider.name : (this.#config.provider ?? 'static'),
+      source: async () => sourceFromProvider(await this.#getProvider(), name, this.#ttlMs),
+      ttlMs: this.#ttlMs,
+      maxStaleMs: this.#maxStaleMs,
+      hooks: {
+        error: (error) => this.#reportError(error, name),
+        event: (event) => this.#providerEvent(event),
+        listenerError: (error) => this.#logger.error({ service: name, err: error }, 'disco: a watch listener threw'),
+      },
+    });
+    this.#entries.set(name, entry);
     return entry;
+  }
+
+  #providerEvent(event: ProviderEvent): void {
+    if (event.error) this.#logger.warn({ service: event.service, code: event.error.code, type: event.type }, `disco: ${event.message}`);
+    else this.#logger.debug({ service: event.service, type: event.type }, `disco: ${event.message}`);
+    this.#events.provider.emit(event);
   }
 
   #filter(options: FilterOptions): InstanceFilter {
@@ -360,7 +430,8 @@ export class Discovery implements AsyncDisposable {
   }
 
   #reportError(error: DiscoveryError, service?: string): void {
-    const heard = this.#events.emit('error', service === undefined ? { error } : { error, service });
+    const heard = this.#events.error.size > 0;
+    this.#events.error.emit(service === undefined ? { error } : { error, service });
     if (!heard) this.#logger.warn({ service, code: error.code }, `disco: ${error.message}`);
   }
 
@@ -385,7 +456,7 @@ export class Discovery implements AsyncDisposable {
       remove: () => provider.deregister(service.id),
       observe: (status, changed) => {
         if (changed) this.#logger.info({ id: service.id, status }, 'disco: health changed');
-        this.#events.emit('health', { serviceId: service.id, name: service.name, status, changed });
+        this.#events.health.emit({ serviceId: service.id, name: service.name, status, changed });
       },
       fail: (error) => this.#reportError(toDiscoveryError(error, provider.name), service.name),
     });

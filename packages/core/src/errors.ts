@@ -15,14 +15,41 @@ export type DiscoveryErrorCode =
   | 'ERR_TIMEOUT'
   | 'ERR_ABORTED';
 
+/** Codes of failures that may go away by themselves: trying again later can help. */
+const transient: ReadonlySet<DiscoveryErrorCode> = new Set(['ERR_PROVIDER_UNAVAILABLE', 'ERR_TIMEOUT', 'ERR_NO_INSTANCES']);
+
+export interface DiscoveryErrorOptions {
+  cause?: unknown;
+  /** Overrides the code's default (e.g. a 429 is unavailable and retryable, a 400 is not). */
+  retryable?: boolean;
+}
+
+/**
+ * The root of every error disco raises. Branch on `code` (a literal per class). `retryable`
+ * says whether the same call may succeed later without a change on your side. Authentication
+ * and permission failures are `ERR_CONFIG` in every provider (not retryable: fix the
+ * credentials named in the message). `instanceof` works across two installed copies of
+ * `@disco/core`: it checks a `Symbol.for` brand and the code, not the prototype chain.
+ */
 export class DiscoveryError extends Error {
   override name = 'DiscoveryError';
   readonly code: DiscoveryErrorCode;
+  readonly retryable: boolean;
   readonly [brand] = true;
+  /** The code of a subclass (undefined on the root). */
+  static readonly code: DiscoveryErrorCode | undefined = undefined;
 
-  constructor(code: DiscoveryErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: DiscoveryErrorCode, message: string, options?: DiscoveryErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.retryable = options?.retryable ?? transient.has(code);
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (!isDiscoveryError(value)) return false;
+    const code = (this as { code?: DiscoveryErrorCode }).code;
+    if (code === undefined) return this === DiscoveryError || Function.prototype[Symbol.hasInstance].call(this, value);
+    return value.code === code;
   }
 }
 
@@ -43,6 +70,7 @@ export function isDiscoveryError<C extends DiscoveryErrorCode>(
 export class InvalidServiceError extends DiscoveryError {
   override name = 'InvalidServiceError';
   declare readonly code: 'ERR_INVALID_SERVICE';
+  static override readonly code = 'ERR_INVALID_SERVICE' as const;
   readonly problems: readonly string[];
   constructor(problems: readonly string[], subject = 'service') {
     super('ERR_INVALID_SERVICE', `invalid ${subject}: ${problems.join('; ')}`);
@@ -54,6 +82,7 @@ export class InvalidServiceError extends DiscoveryError {
 export class InvalidRecordError extends DiscoveryError {
   override name = 'InvalidRecordError';
   declare readonly code: 'ERR_INVALID_RECORD';
+  static override readonly code = 'ERR_INVALID_RECORD' as const;
   /** Where the record lives (an etcd key, a file path, a Consul service id). */
   readonly key: string;
   constructor(key: string, reason: string, options?: { cause?: unknown }) {
@@ -66,9 +95,10 @@ export class InvalidRecordError extends DiscoveryError {
 export class ConfigError extends DiscoveryError {
   override name = 'ConfigError';
   declare readonly code: 'ERR_CONFIG';
+  static override readonly code = 'ERR_CONFIG' as const;
   readonly variable: string | undefined;
-  constructor(message: string, variable?: string) {
-    super('ERR_CONFIG', message);
+  constructor(message: string, variable?: string, options?: DiscoveryErrorOptions) {
+    super('ERR_CONFIG', message, options);
     this.variable = variable;
   }
 }
@@ -76,6 +106,7 @@ export class ConfigError extends DiscoveryError {
 export class NoInstancesError extends DiscoveryError {
   override name = 'NoInstancesError';
   declare readonly code: 'ERR_NO_INSTANCES';
+  static override readonly code = 'ERR_NO_INSTANCES' as const;
   readonly service: string;
   constructor(service: string, detail = 'no healthy instance is registered') {
     super('ERR_NO_INSTANCES', `no instances of "${service}": ${detail}`);
@@ -86,8 +117,9 @@ export class NoInstancesError extends DiscoveryError {
 export class ProviderUnavailableError extends DiscoveryError {
   override name = 'ProviderUnavailableError';
   declare readonly code: 'ERR_PROVIDER_UNAVAILABLE';
+  static override readonly code = 'ERR_PROVIDER_UNAVAILABLE' as const;
   readonly provider: string;
-  constructor(provider: string, message: string, options?: { cause?: unknown }) {
+  constructor(provider: string, message: string, options?: DiscoveryErrorOptions) {
     super('ERR_PROVIDER_UNAVAILABLE', `${provider}: ${message}`, options);
     this.provider = provider;
   }
@@ -96,6 +128,7 @@ export class ProviderUnavailableError extends DiscoveryError {
 export class ProviderNotInstalledError extends DiscoveryError {
   override name = 'ProviderNotInstalledError';
   declare readonly code: 'ERR_PROVIDER_NOT_INSTALLED';
+  static override readonly code = 'ERR_PROVIDER_NOT_INSTALLED' as const;
   readonly packageName: string;
   constructor(what: string, packageName: string, peers: readonly string[] = [], options?: { cause?: unknown }) {
     const add = [packageName, ...peers].join(' ');
@@ -107,6 +140,7 @@ export class ProviderNotInstalledError extends DiscoveryError {
 export class UnsupportedError extends DiscoveryError {
   override name = 'UnsupportedError';
   declare readonly code: 'ERR_UNSUPPORTED';
+  static override readonly code = 'ERR_UNSUPPORTED' as const;
   constructor(message: string) {
     super('ERR_UNSUPPORTED', message);
   }
@@ -115,6 +149,7 @@ export class UnsupportedError extends DiscoveryError {
 export class ClosedError extends DiscoveryError {
   override name = 'ClosedError';
   declare readonly code: 'ERR_CLOSED';
+  static override readonly code = 'ERR_CLOSED' as const;
   constructor(what = 'discovery') {
     super('ERR_CLOSED', `${what} is closed: create a new one to go on`);
   }
@@ -123,6 +158,7 @@ export class ClosedError extends DiscoveryError {
 export class TimeoutError extends DiscoveryError {
   override name = 'TimeoutError';
   declare readonly code: 'ERR_TIMEOUT';
+  static override readonly code = 'ERR_TIMEOUT' as const;
   constructor(what: string, ms: number, options?: { cause?: unknown }) {
     super('ERR_TIMEOUT', `${what} did not finish within ${ms} ms`, options);
   }
@@ -131,6 +167,7 @@ export class TimeoutError extends DiscoveryError {
 export class AbortedError extends DiscoveryError {
   override name = 'AbortedError';
   declare readonly code: 'ERR_ABORTED';
+  static override readonly code = 'ERR_ABORTED' as const;
   constructor(what = 'operation', options?: { cause?: unknown }) {
     super('ERR_ABORTED', `${what} was aborted`, options);
   }

@@ -14,5 +14,5 @@ export function applyFilter(instances: readonly Instance[], filter: InstanceFilt
   const tags = filter.tags ?? [];
   if (!filter.healthyOnly && tags.length === 0) return instances;
   const kept = instances.filter((i) => (!filter.healthyOnly || i.healthy) && tags.every((t) => i.tags.includes(t)));
-  return kept.length === instances.length ? instances : Object.freeze(kept);
+  return kept.length === instances.length ? instances : kept;
 }

@@ -1,6 +1,7 @@
-import type { DiscoveryError } from './errors.js';
+import type { DiscoveryError, InvalidRecordError } from './errors.js';
 import type { HealthStatus } from './health/probe.js';
 import type { Logger } from './logger.js';
+import type { ServiceSource } from './provider/source.js';
 import type { Instance, Service } from './service.js';
 
 export type Unsubscribe = () => void;
@@ -25,14 +26,31 @@ export interface RegisterOptions extends OperationOptions {
   healthy?: boolean | undefined;
 }
 
-/** Something a provider wants its users to know that is not a watch update. */
-export interface ProviderEvent {
-  /** e.g. "invalid-record", "lease-lost", "lease-restored", "reconnected", "resync". */
-  readonly type: string;
+interface EventBase {
   readonly message: string;
-  readonly service?: string;
-  readonly error?: DiscoveryError;
+  /** The service it concerns, where it concerns one. */
+  readonly service?: string | undefined;
 }
+
+/**
+ * Something a provider (or core's watch engine) wants its users to know that is not a watch
+ * update. A discriminated union: switch on `type`.
+ * - `invalid-record`: a record was skipped (`error` says which and why); the rest was served.
+ * - `resync`: a re-list found changes the watch had missed, or the watch position was gone.
+ * - `reconnected`: a watch that had failed is back in sync (subscribers got a fresh snapshot).
+ * - `lease-lost` / `lease-restored`: the registrations' lease expired / was granted again and
+ *   every registration put back (etcd).
+ * - `reregistered`: the backend had lost a registration and it was registered again (Consul).
+ * - `heartbeat-failed`: a TTL heartbeat did not land; the next one is tried on schedule.
+ * - `acl-filtered`: the backend left out instances the credentials may not read (Consul).
+ * - `watch-silent`: a stream sent nothing past its own timeout and was restarted.
+ */
+export type ProviderEvent =
+  | (EventBase & { readonly type: 'invalid-record'; readonly error: InvalidRecordError })
+  | (EventBase & { readonly type: 'lease-lost' | 'heartbeat-failed'; readonly error?: DiscoveryError | undefined })
+  | (EventBase & { readonly type: 'resync' | 'reconnected' | 'lease-restored' | 'reregistered' | 'acl-filtered' | 'watch-silent'; readonly error?: undefined });
+
+export type ProviderEventType = ProviderEvent['type'];
 
 export interface ProviderCapabilities {
   /** Can register services (false for DNS and Kubernetes). */
@@ -59,6 +77,12 @@ export interface Provider {
   deregister(serviceId: string, options?: OperationOptions): Promise<void>;
   discover(name: string, options?: OperationOptions): Promise<Instance[]>;
   watch(name: string, listener: WatchListener, options?: OperationOptions): Unsubscribe;
+  /**
+   * The source of one service's instances, run by core's watch engine (`@disco/core/provider`).
+   * A provider built on the kit has it; `Discovery` then runs the source itself (one engine per
+   * service name) instead of calling `watch`. Providers without it are wrapped around `watch`/`discover`.
+   */
+  source?(name: string): ServiceSource;
   /**
    * Optional, for a backend that runs TTL checks itself (`serverHealthChecks`): the status a
    * registration's `ttl` check reports from now on. The provider keeps sending it within each

@@ -1,8 +1,7 @@
 import type { Balancer, CallOutcome, PickContext } from './balancer.js';
-import type { CacheEntry } from './cache-entry.js';
 import { ClosedError, NoInstancesError, type DiscoveryError } from './errors.js';
 import type { InstanceFilter } from './instance-filter.js';
-import type { Unsubscribe } from './provider.js';
+import type { Unsubscribe, WatchListener } from './provider.js';
 import type { Instance } from './service.js';
 
 /** One call's hold on an instance; `release` (or leaving a `using` block) reports how it went. */
@@ -13,7 +12,12 @@ export interface Lease extends Disposable {
 }
 
 const pending: Balancer = Object.freeze({ name: 'pending', pick: () => undefined });
-const empty: readonly Instance[] = Object.freeze([]);
+const empty: readonly Instance[] = [];
+
+/** What a handle subscribes to (core's watch engine for the service). */
+export interface HandleSource {
+  subscribe(filter: InstanceFilter, listener: WatchListener): Unsubscribe;
+}
 
 /**
  * A live view of one service: kept current by the shared watch, with its own balancer.
@@ -21,34 +25,59 @@ const empty: readonly Instance[] = Object.freeze([]);
  */
 export class ServiceHandle implements Disposable {
   readonly name: string;
-  /** Resolves once the first snapshot has arrived; rejects if the backend failed first. */
+  /**
+   * Resolves once the first snapshot (and the balancer) is there; rejects if the backend
+   * failed first. Either way the handle keeps following the service: one created during an
+   * outage starts routing as soon as the backend answers.
+   */
   readonly ready: Promise<void>;
   #instances: readonly Instance[] = empty;
   #balancer: Balancer = pending;
   #unsubscribe: Unsubscribe | undefined;
   #closed = false;
+  #synced = false;
   readonly #onClose: (handle: ServiceHandle) => void;
 
   /** @internal created by `discovery.service(name)` */
-  constructor(name: string, entry: CacheEntry, filter: InstanceFilter, balancer: Promise<Balancer>, onClose: (handle: ServiceHandle) => void) {
+  constructor(name: string, source: HandleSource, filter: InstanceFilter, balancer: Promise<Balancer>, onClose: (handle: ServiceHandle) => void) {
     this.name = name;
     this.#onClose = onClose;
     let settle!: { resolve: () => void; reject: (error: DiscoveryError) => void };
     const firstSnapshot = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    this.#unsubscribe = entry.subscribe(filter, (event) => {
+    // The balancer is installed when it exists, not when `ready` settles: a handle whose first
+    // event was an error must still route once instances arrive.
+    const installed = balancer.then((b) => {
+      if (!this.#closed) this.#balancer = b;
+    });
+    this.#unsubscribe = source.subscribe(filter, (event) => {
       if ('instances' in event) {
         this.#instances = event.instances;
+        this.#synced = true;
         settle.resolve();
       } else {
         settle.reject(event.error);
       }
     });
-    this.ready = Promise.all([balancer, firstSnapshot]).then(([b]) => {
+    this.ready = Promise.all([installed, firstSnapshot]).then(() => {
       if (this.#closed) throw new ClosedError(`service handle "${name}"`);
-      this.#balancer = b;
     });
     // Nobody has to await `ready`; an unobserved failure must not crash the process.
     this.ready.catch(() => {});
+  }
+
+  /** Whether a balancer is installed and at least one instance is there to pick. */
+  get routable(): boolean {
+    return this.#balancer !== pending && this.#instances.length > 0;
+  }
+
+  /** Whether a snapshot has arrived (even an empty one) and the balancer is installed. */
+  get synced(): boolean {
+    return this.#balancer !== pending && this.#synced;
+  }
+
+  /** This handle's balancer (a placeholder that picks nothing until it is created). */
+  get balancer(): Balancer {
+    return this.#balancer;
   }
 
   /** The current instances (healthy ones unless the handle was created with `healthyOnly: false`). */

@@ -1,6 +1,6 @@
 import { sameInstance, type Instance } from './service.js';
 
-const empty: readonly Instance[] = Object.freeze([]);
+const empty: readonly Instance[] = [];
 
 const byId = (a: Instance, b: Instance) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
@@ -10,7 +10,7 @@ function sortedById(list: readonly Instance[]): boolean {
 }
 
 /**
- * Builds the next snapshot from freshly read instances: sorted by id, frozen, and reusing
+ * Builds the next snapshot from freshly read instances: sorted by id, and reusing
  * the object from `previous` for every instance whose fields did not change — so balancer
  * state keyed by instance survives updates. Returns `previous` itself when nothing changed,
  * which is how callers avoid sending two equal snapshots in a row.
@@ -33,7 +33,8 @@ export function reconcile(previous: readonly Instance[] | undefined, next: reado
     if (old !== undefined && sameInstance(old, fresh)) sorted[i] = old;
     if (!changed && previous![i] !== sorted[i]) changed = true;
   }
-  return changed ? Object.freeze(sorted) : previous!;
+  // Not frozen: V8 indexes a frozen array several times slower, and pick() loops over this one.
+  return changed ? sorted : previous!;
 }
 
 /** True when both snapshots hold the same instance objects in the same order. */

@@ -1,7 +1,7 @@
 import { createDiscovery, isDiscoveryError, ProviderUnavailableError, staticProvider, type Balancer, type Instance, type WatchEvent } from '@disco/core';
 import { waitFor } from '@disco/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CacheEntry } from '../src/cache-entry.js';
+import { WatchEngine } from '@disco/core/provider';
 import { healthyFilter } from '../src/instance-filter.js';
 import { inst, ScriptedProvider, tick } from './helpers.js';
 
@@ -147,7 +147,9 @@ describe('cache', () => {
     const provider = new ScriptedProvider();
     provider.instances = [inst('a1')];
     let now = 0;
-    const entry = new CacheEntry('svc', { provider: async () => provider, reportError: () => {}, ttlMs: 1000, maxStaleMs: Infinity, now: () => now, random: () => 0.5 });
+    const source = { list: async () => ({ instances: await provider.discover() }) };
+    const hooks = { error: () => {}, event: () => {}, listenerError: () => {} };
+    const entry = new WatchEngine({ name: 'svc', provider: 'scripted', source: () => source, hooks, ttlMs: 1000, now: () => now, random: () => 0.5 });
     await entry.read(healthyFilter);
     now = 800; // before the refresh-ahead point (75 % + 0.5 × 20 % = 85 % of the TTL)
     await entry.read(healthyFilter);
@@ -158,11 +160,17 @@ describe('cache', () => {
     await waitFor(() => provider.discoverCalls === 2);
     await tick();
     expect((await entry.read(healthyFilter)).length).toBe(2);
-    now = 900 + 1001; // past the TTL of the refreshed snapshot: the read waits for the backend
+    // Past the TTL (stale-while-revalidate, RFC 5861): still the cached answer at once, never a
+    // wait for the backend; the refresh behind it brings the new state for the next read.
+    now = 900 + 1001;
     provider.instances = [inst('c3')];
-    expect((await entry.read(healthyFilter)).map((i) => i.id)).toEqual(['c3']);
-    expect(provider.discoverCalls).toBe(3);
-    entry.close();
+    provider.discoverDelayMs = 50;
+    const started = performance.now();
+    expect((await entry.read(healthyFilter)).map((i) => i.id)).toEqual(['a1', 'b2']);
+    expect(performance.now() - started).toBeLessThan(40);
+    await waitFor(() => provider.discoverCalls === 3);
+    await waitFor(async () => (await entry.read(healthyFilter)).map((i) => i.id).join() === 'c3');
+    await entry.close();
   });
 
   it('keeps serving the last good snapshot when the backend fails, reports it, and recovers', async () => {
@@ -174,13 +182,14 @@ describe('cache', () => {
     await d.discover('svc');
     provider.failing = new Error('connection refused');
     await tick(20);
+    // Past the TTL the cached snapshot comes at once; the refresh behind it fails and says so.
     expect((await d.discover('svc')).map((i) => i.id)).toEqual(['a1']);
+    await waitFor(() => errors.length === 1);
     expect(errors).toEqual(['ERR_PROVIDER_UNAVAILABLE']);
     expect((await d.resolve('svc')).id).toBe('a1');
     provider.failing = undefined;
     provider.instances = [inst('b2')];
-    await tick(20);
-    expect((await d.discover('svc')).map((i) => i.id)).toEqual(['b2']);
+    await waitFor(async () => (await d.discover('svc')).map((i) => i.id).join() === 'b2', { timeoutMs: 5_000 });
   });
 
   it('without a snapshot a failing backend is ERR_PROVIDER_UNAVAILABLE', async () => {

@@ -1,5 +1,6 @@
 import { createDiscovery, createRedactor, type Logger } from '@disco/core';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '@disco/testing';
 import { ScriptedProvider } from './helpers.js';
 
 function capture(): { logger: Logger; lines: string[] } {
@@ -29,14 +30,22 @@ describe('logging', () => {
     const { logger, lines } = capture();
     const provider = new ScriptedProvider();
     provider.failing = new Error('connection refused');
-    const d = createDiscovery({ provider, logger });
+    const d = createDiscovery({ provider, logger, cacheTtl: 1 });
     await d.discover('svc').catch(() => {});
     expect(lines).toEqual(['warn disco: scripted: connection refused {"service":"svc","code":"ERR_PROVIDER_UNAVAILABLE"}']);
     const events: string[] = [];
     d.on('error', (e) => events.push(e.error.code));
+    // The same outage is reported once; a new one (after a recovery) is an event again.
     await d.discover('svc').catch(() => {});
+    expect(events).toEqual([]);
+    provider.failing = undefined;
+    await d.discover('svc');
+    provider.failing = new Error('connection refused');
+    await new Promise((r) => setTimeout(r, 5));
+    await d.discover('svc').catch(() => {});
+    await waitFor(() => events.length === 1);
     expect(events).toEqual(['ERR_PROVIDER_UNAVAILABLE']);
-    expect(lines).toHaveLength(1);
+    expect(lines.filter((l) => l.startsWith('warn'))).toHaveLength(1);
     await d.close();
   });
 

@@ -41,7 +41,7 @@ describe('validation', () => {
       'port must be an integer from 1 to 65535; got 1.5',
       'tags must be an array of strings',
       'metadata.a must be a string; got number',
-      'weight must be a positive finite number; got null',
+      'weight must be a positive finite number; got Infinity',
       'health check names 2 probes (http, tcp): give exactly one',
       'health.http must be an http:// or https:// URL; got "ftp://x"',
       'health.interval must be a positive duration such as 250ms, 10s, 5m or 1h; got "often"',
@@ -59,10 +59,12 @@ describe('validation', () => {
 describe('snapshots', () => {
   const a = createInstance({ id: 'a', name: 's', address: '10.0.0.1', port: 1 });
   const b = createInstance({ id: 'b', name: 's', address: '10.0.0.2', port: 1 });
-  it('sorts, freezes and reuses unchanged instances', () => {
+  it('sorts and reuses unchanged (frozen) instances in an unfrozen array', () => {
     const first = reconcile(undefined, [b, a]);
     expect(first.map((i) => i.id)).toEqual(['a', 'b']);
-    expect(Object.isFrozen(first)).toBe(true);
+    // Instances are frozen; the array is not, since V8 indexes frozen arrays several times slower.
+    expect(first.every((i) => Object.isFrozen(i))).toBe(true);
+    expect(Object.isFrozen(first)).toBe(false);
     const copyOfA = createInstance({ ...a });
     const second = reconcile(first, [copyOfA, b]);
     expect(second).toBe(first);
