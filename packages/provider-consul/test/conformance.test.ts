@@ -1,6 +1,7 @@
 // The conformance suite against the Consul double, and against a real Consul agent when one is named:
 //   consul agent -dev &  CONSUL_HTTP_ADDR=127.0.0.1:8500 pnpm vitest run test/conformance.test.ts
-import { ConsulDouble, describeProvider } from '@disco/testing';
+import { ConsulDouble } from '@disco/testing';
+import { describeProvider } from '@disco/testing/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsulProvider } from '../src/index.js';
 import { Recorder } from './helpers.js';

@@ -1,7 +1,8 @@
 // The provider conformance suite, with instances added and removed by editing the records of
 // a real dnsmasq (DNS cannot register: the "backend" is the zone itself).
 import { createInstance, type Instance, type Provider, type Service } from '@disco/core';
-import { describeProvider, Dnsmasq, type ConformanceBackend } from '@disco/testing';
+import { Dnsmasq } from '@disco/testing';
+import { describeProvider, type ConformanceBackend } from '@disco/testing/conformance';
 import { afterAll, beforeAll } from 'vitest';
 import { DnsProvider } from '../src/index.js';
 

@@ -1,4 +1,5 @@
-import { describeProvider, EtcdCluster } from '@disco/testing';
+import { EtcdCluster } from '@disco/testing';
+import { describeProvider } from '@disco/testing/conformance';
 import { afterAll, beforeAll } from 'vitest';
 import { etcdProvider } from '../src/index.ts';
 

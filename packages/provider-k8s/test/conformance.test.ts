@@ -2,7 +2,7 @@
 // EndpointSlices written through the Kubernetes API — to the double always, and to a real
 // cluster as well when KUBECONFIG names one.
 import { afterAll, describe } from 'vitest';
-import { describeProvider } from '@disco/testing';
+import { describeProvider } from '@disco/testing/conformance';
 import { kubernetesProvider } from '../src/index.js';
 import { fast, loadKubeConfig, sliceBackend, startDouble, type DoubleFixture } from './helpers.js';
 

@@ -1,7 +1,8 @@
-import { createDiscovery, isDiscoveryError, type Instance, type Provider, type Service } from '@disco/core';
+import { createDiscovery, isDiscoveryError, type Instance, type Provider, type Service, type WatchEvent } from '@disco/core';
+import type { ServiceSource } from '@disco/core/provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from './ports.js';
-import { WatchRecorder } from './watch-recorder.js';
+import { waitFor } from '../ports.js';
+import { WatchRecorder } from '../watch-recorder.js';
 
 /** How a read-only backend (Kubernetes, DNS) gains and loses instances in the suite. */
 export interface ConformanceBackend {
@@ -25,16 +26,33 @@ export interface ConformanceOptions {
   address?: string;
   /** Check that close() leaves no socket or timer behind (default true). */
   leakCheck?: boolean;
+  /**
+   * Makes the backend fail and recover, for the watch engine's outage rules (one error per
+   * outage, recovery always delivered, late subscribers told, handles started during an
+   * outage recover). Without it those cases are reported as not run, with `noOutage` as why.
+   */
+  outage?: { begin(): Promise<void>; end(): Promise<void> };
+  /** Why this backend cannot be made to fail in a test (printed when `outage` is absent). */
+  noOutage?: string;
 }
 
 let counter = 0;
 const unique = (what: string) => `conf-${what}-${process.pid}-${Date.now().toString(36)}-${counter++}`;
 
 const ids = (instances: readonly Instance[]) => instances.map((i) => i.id).sort();
+const describe_ = (events: readonly WatchEvent[]) => events.map((e) => ('instances' in e ? `snap:${ids(e.instances).join('+')}` : 'error'));
 
-/** Wraps a provider to count backend watches; its close leaves the real provider open. */
+/**
+ * Wraps a provider to count what a Discovery asks of its backend: source runs (or `watch`
+ * calls, for a provider without sources) and the lists/follows still in flight. Its close
+ * leaves the real provider open.
+ */
 function counting(provider: Provider) {
-  const counts = { watches: 0, unwatches: 0 };
+  const counts = { watches: 0, unwatches: 0, active: 0 };
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    counts.active++;
+    return work.finally(() => counts.active--);
+  };
   const proxy: Provider = {
     name: provider.name,
     capabilities: provider.capabilities,
@@ -51,6 +69,15 @@ function counting(provider: Provider) {
     },
     close: async () => {},
   };
+  if (provider.source) {
+    proxy.source = (name) => {
+      counts.watches++;
+      const source = provider.source!(name);
+      const wrapped: ServiceSource = { ...source, list: (signal) => track(source.list(signal)) };
+      if (source.follow) wrapped.follow = (position, sink, signal) => track(source.follow!(position, sink, signal));
+      return wrapped;
+    };
+  }
   return { proxy, counts };
 }
 
@@ -175,7 +202,9 @@ export function describeProvider(name: string, makeProvider: () => Provider | Pr
         await backend.remove(svc, other.id);
       } finally {
         for (const stop of stops) stop();
-        expect(counts.unwatches).toBe(1);
+        // The last subscriber gone, the backend watch is released: nothing of it is left in flight.
+        if (proxy.source) await waitFor(() => counts.active === 0, { timeoutMs: settle, what: 'the backend watch to be released' });
+        else expect(counts.unwatches).toBe(1);
         await discovery.close();
         await backend.remove(svc, one.id);
       }
@@ -215,6 +244,62 @@ export function describeProvider(name: string, makeProvider: () => Provider | Pr
         await expect(provider.deregister('x')).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
       }
     });
+
+    const outage = options.outage;
+    if (!outage) {
+      console.log(`provider conformance: ${name}: the outage rules did not run — ${options.noOutage ?? 'no outage control was given'}`);
+    } else {
+      describe('the watch engine under an outage', () => {
+        it('one error per subscriber per outage, the last snapshot kept, and a fresh snapshot on recovery; late joiners are told', async () => {
+          const svc = unique('svc');
+          const one = service(svc);
+          await backend.add(one);
+          const discovery = createDiscovery({ provider });
+          const early = new WatchRecorder();
+          const stops = [discovery.watch(svc, early.listener)];
+          try {
+            await early.until((s) => s.length === 1, 'the instance', settle);
+            await outage.begin();
+            await waitFor(() => early.errors().length >= 1, { timeoutMs: settle * 3, what: 'the outage to be reported' });
+            // A subscriber joining during the outage gets what the others hold, and the error.
+            const late = new WatchRecorder();
+            stops.push(discovery.watch(svc, late.listener));
+            await waitFor(() => late.events.length >= 2, { timeoutMs: settle, what: 'the late subscriber to be told' });
+            expect(describe_(late.events.slice(0, 2))).toEqual([`snap:${one.id}`, 'error']);
+            expect((await discovery.discover(svc)).map((i) => i.id)).toEqual([one.id]);
+            await new Promise((r) => setTimeout(r, 1_500)); // several retries fail meanwhile
+            expect(early.errors()).toHaveLength(1);
+            await outage.end();
+            await waitFor(() => describe_(early.events).at(-1) === `snap:${one.id}` && early.events.length >= 3, { timeoutMs: settle * 6, what: 'the recovery to be delivered' });
+            expect(describe_(early.events)).toEqual([`snap:${one.id}`, 'error', `snap:${one.id}`]);
+          } finally {
+            for (const stop of stops) stop();
+            await discovery.close();
+            await backend.remove(svc, one.id).catch(() => {});
+          }
+        });
+
+        it('a handle created while the backend is down routes once it is back', async () => {
+          const svc = unique('svc');
+          const one = service(svc);
+          await backend.add(one);
+          const discovery = createDiscovery({ provider });
+          try {
+            await outage.begin();
+            const handle = discovery.service(svc);
+            await expect(handle.ready).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_(PROVIDER_UNAVAILABLE|TIMEOUT)$/) });
+            expect(handle.pick()).toBeUndefined();
+            await outage.end();
+            await waitFor(() => handle.pick()?.id === one.id, { timeoutMs: settle * 6, what: 'the handle to route' });
+            expect(handle.acquire().instance.id).toBe(one.id);
+          } finally {
+            await outage.end();
+            await discovery.close();
+            await backend.remove(svc, one.id).catch(() => {});
+          }
+        });
+      });
+    }
 
     it('close releases everything and later calls reject with ERR_CLOSED', async () => {
       const baseline = resources();
