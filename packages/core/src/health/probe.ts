@@ -1,3 +1,4 @@
+import { describeValue } from '../describe-value.js';
 import { ConfigError } from '../errors.js';
 import type { HealthCheck } from '../service.js';
 
@@ -8,7 +9,7 @@ const healthStatuses: readonly unknown[] = ['passing', 'warning', 'critical'];
 
 /** For statuses that come from callers (`heartbeat(id, status)`): anything else is ERR_CONFIG. */
 export function assertHealthStatus(status: unknown, what: string): asserts status is HealthStatus {
-  if (!healthStatuses.includes(status)) throw new ConfigError(`${what}: status must be one of ${healthStatuses.join(', ')}; got ${JSON.stringify(status)}`, 'status');
+  if (!healthStatuses.includes(status)) throw new ConfigError(`${what}: status must be one of ${healthStatuses.join(', ')}; got ${describeValue(status)}`, 'status');
 }
 
 export interface ProbeOptions {
