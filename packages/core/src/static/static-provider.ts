@@ -3,9 +3,11 @@ import { ClosedError, ConfigError, type InvalidRecordError } from '../errors.js'
 import { Listeners, unsubscribeOnAbort } from '../listeners.js';
 import type { OperationOptions, Provider, ProviderEvent, RegisterOptions, Unsubscribe, WatchEvent, WatchListener } from '../provider.js';
 import { instanceFromService, type Instance, type Service } from '../service.js';
-import { validateService, validateServiceName } from '../validate.js';
+import { isPlainObject, validateService, validateServiceName } from '../validate.js';
 import { StaticFile } from './static-file.js';
 import { parseCompactInstances, parseStaticServices, type StaticServices } from './static-records.js';
+import { toDiscoveryError } from '../to-discovery-error.js';
+import { describeValue } from '../describe-value.js';
 
 export interface StaticProviderOptions {
   /** Fixed instances by service name. */
@@ -31,24 +33,34 @@ export class StaticProvider implements Provider {
   readonly #events = new Listeners<ProviderEvent>();
   readonly #file: StaticFile | undefined;
   #fileReady: Promise<void> | undefined;
+  #fileFailing = false;
   #closed = false;
 
   constructor(options: StaticProviderOptions = {}) {
-    const services = { ...(options.instances ? parseCompactInstances(options.instances) : {}), ...options.services };
-    const { byName, problems } = parseStaticServices(services, 'static.services');
-    if (problems.length > 0) throw new ConfigError(`static provider: ${problems.map((p) => p.message).join('; ')}`, 'static.services');
-    this.#configured = byName;
-    if (options.file) {
+    checkOptions(options);
+    this.#configured = new Map();
+    if (options.instances !== undefined) this.#configure(parseCompactInstances(options.instances), 'DISCOVERY_STATIC_INSTANCES');
+    if (options.services !== undefined) this.#configure(options.services, 'static.services');
+    if (options.file !== undefined) {
       this.#file = new StaticFile(
         options.file,
-        ({ byName, problems }) => {
+        ({ byName, problems, unreadable }) => {
           const before = this.#fromFile;
+          // A name whose value is not a list at all keeps what it had; an entry that is bad is skipped.
+          for (const name of unreadable) {
+            const kept = before.get(name);
+            if (kept) byName.set(name, kept);
+          }
           this.#fromFile = byName;
+          this.#fileFailing = false;
           for (const problem of problems) this.#report(problem);
           for (const name of new Set([...before.keys(), ...byName.keys()])) this.#notify(name);
         },
         (error) => {
           this.#report(error);
+          // Watchers hear it once per bad stretch ("what you hold may be stale"), not once per bad write.
+          if (this.#fileFailing) return;
+          this.#fileFailing = true;
           for (const listeners of this.#watchers.values()) listeners.emit({ error });
         },
       );
@@ -87,13 +99,18 @@ export class StaticProvider implements Provider {
     let remove: Unsubscribe | undefined;
     let stopped = false;
     // Subscribe once the file (if any) is loaded, so the first event is the full current state, sent once.
-    void this.#loadFile().then(() => {
-      if (stopped || this.#closed) return;
-      let listeners = this.#watchers.get(name);
-      if (!listeners) this.#watchers.set(name, (listeners = new Listeners()));
-      remove = listeners.add(listener);
-      listener({ instances: this.#snapshot(name) });
-    });
+    void this.#loadFile().then(
+      () => {
+        if (stopped || this.#closed) return;
+        let listeners = this.#watchers.get(name);
+        if (!listeners) this.#watchers.set(name, (listeners = new Listeners()));
+        remove = listeners.add(listener);
+        listener({ instances: this.#snapshot(name) });
+      },
+      (error: unknown) => {
+        if (!stopped && !this.#closed) listener({ error: toDiscoveryError(error, this.name) });
+      },
+    );
     return unsubscribeOnAbort(options.signal, () => {
       stopped = true;
       remove?.();
@@ -110,6 +127,13 @@ export class StaticProvider implements Provider {
     this.#file?.close();
     this.#watchers.clear();
     this.#events.clear();
+  }
+
+  /** Configured services; any problem is an ERR_CONFIG naming where they came from. */
+  #configure(services: unknown, where: string): void {
+    const { byName, problems } = parseStaticServices(services, where);
+    if (problems.length > 0) throw new ConfigError(`static provider: ${problems.map((p) => p.message).join('; ')}`, where);
+    for (const [name, instances] of byName) this.#configured.set(name, instances);
   }
 
   #assertOpen(): void {
@@ -143,6 +167,19 @@ export class StaticProvider implements Provider {
 
   #report(error: InvalidRecordError): void {
     this.#events.emit({ type: 'invalid-record', message: error.message, error });
+  }
+}
+
+const optionKeys = new Set(['services', 'instances', 'file']);
+
+function checkOptions(options: unknown): asserts options is StaticProviderOptions {
+  if (!isPlainObject(options)) throw new ConfigError(`static provider options must be an object; got ${describeValue(options)}`, 'static');
+  for (const key of Object.keys(options)) {
+    if (!optionKeys.has(key)) throw new ConfigError(`static provider: unknown option ${describeValue(key)} (known: services, instances, file)`, `static.${key}`);
+  }
+  if (options.instances !== undefined && typeof options.instances !== 'string') throw new ConfigError(`static.instances (DISCOVERY_STATIC_INSTANCES) must be a string such as users=10.0.0.1:8080; got ${describeValue(options.instances)}`, 'DISCOVERY_STATIC_INSTANCES');
+  if (options.file !== undefined && !(typeof options.file === 'string' && options.file.trim() !== '' && !options.file.includes('\0'))) {
+    throw new ConfigError(`static.file (DISCOVERY_STATIC_FILE) must be the path of a JSON file; got ${describeValue(options.file)}`, 'DISCOVERY_STATIC_FILE');
   }
 }
 
