@@ -1,6 +1,8 @@
-import { AbortedError, InvalidServiceError, ProviderUnavailableError, createRedactor, type DiscoveryError } from '@disco/core';
+import { AbortedError, ProviderUnavailableError, TimeoutError, type DiscoveryError } from '@disco/core';
+import { createRedactor } from '@disco/core/provider';
 import pRetry from 'p-retry';
 import { Pool } from 'undici';
+import { excerpt, isRetryable, statusError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface ConsulResponse {
@@ -19,10 +21,6 @@ export interface RequestOptions {
   /** What this call does, for messages ("register web-1"). */
   what: string;
 }
-
-/** An error that is worth another try (network trouble, 5xx, 429). */
-const retryable = new WeakSet<DiscoveryError>();
-export const isRetryable = (error: unknown): boolean => retryable.has(error as DiscoveryError);
 
 /**
  * Consul's HTTP API over one keep-alive undici Pool. The token travels only in the
@@ -80,10 +78,8 @@ export class ConsulHttp {
       return { status: response.statusCode, headers: response.headers, body: text };
     } catch (error) {
       if (options.signal?.aborted) throw new AbortedError(options.what, { cause: options.signal.reason });
-      const why = timedOut ? `no answer within ${timeoutMs} ms` : this.redact(describe(error));
-      const failure = new ProviderUnavailableError('consul', `${options.what}: cannot reach the Consul agent at ${this.origin}: ${why}`, { cause: error });
-      retryable.add(failure);
-      throw failure;
+      if (timedOut) throw new TimeoutError(`consul: ${options.what} (the Consul agent at ${this.origin})`, timeoutMs, { cause: error });
+      throw new ProviderUnavailableError('consul', `${options.what}: cannot reach the Consul agent at ${this.origin}: ${this.redact(describe(error))}`, { cause: error, retryable: true });
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', forward);
@@ -119,19 +115,9 @@ export class ConsulHttp {
     }
   }
 
-  /** The typed error for a non-2xx answer. */
-  fail(response: ConsulResponse, what: string, need = 'the required permission'): DiscoveryError {
-    const said = this.redact(response.body.trim().slice(0, 300)) || '(no body)';
-    if (response.status === 400 && what.startsWith('register')) return new InvalidServiceError([`Consul rejected the registration: ${said}`]);
-    if (response.status === 403) {
-      return new ProviderUnavailableError(
-        'consul',
-        `${what}: Consul refused it (403 ${said}): the ACL token is missing, unknown or lacks ${need}; set CONSUL_HTTP_TOKEN (or the token option) to a token that has it`,
-      );
-    }
-    const error = new ProviderUnavailableError('consul', `${what}: Consul answered ${response.status}: ${said}`);
-    if (response.status >= 500 || response.status === 429) retryable.add(error);
-    return error;
+  /** The typed error for a non-2xx answer (see errors.ts), quoting what Consul said, redacted before it is cut. */
+  fail(response: ConsulResponse, what: string, need?: string): DiscoveryError {
+    return statusError(response.status, excerpt(response.body, this.redact), what, need);
   }
 
   /** Stops every request at once and closes every connection. */

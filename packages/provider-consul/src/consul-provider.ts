@@ -1,15 +1,12 @@
 import {
   assertHealthStatus,
-  Listeners,
   ClosedError,
   ConfigError,
   InvalidServiceError,
   parseDuration,
   silentLogger,
-  throwIfAborted,
   validateService,
   validateServiceName,
-  WatchPool,
   type HealthStatus,
   type Instance,
   type Logger,
@@ -22,8 +19,9 @@ import {
   type Unsubscribe,
   type WatchListener,
 } from '@disco/core';
-import { BlockingWatch, readHealth, toInstances, type WatchHost } from './blocking-watch.js';
+import { Listeners, throwIfAborted, WatchHub } from '@disco/core/provider';
 import { ConsulHttp } from './consul-http.js';
+import { ConsulSource, type SourceHost } from './consul-source.js';
 import { Heartbeat } from './heartbeat.js';
 import { checkId, toRegistration } from './mapping.js';
 import { resolveOptions, type ConsulProviderOptions, type ResolvedOptions } from './options.js';
@@ -50,24 +48,37 @@ export class ConsulProvider implements Provider {
   readonly #options: ResolvedOptions;
   readonly #http: ConsulHttp;
   readonly #logger: Logger;
-  readonly #watches = new WatchPool<BlockingWatch>({
-    create: (name) => new BlockingWatch(name, this.#host),
-    subscribe: (watch, listener) => watch.add(listener),
-    stop: (watch) => watch.close(),
-  });
+  readonly #hub: WatchHub;
   readonly #registrations = new Map<string, Registration>();
   /** Services this process put in maintenance mode. */
   readonly #maintenance = new Set<string>();
   readonly #events: Listeners<ProviderEvent>;
-  readonly #host: WatchHost;
+  readonly #host: SourceHost;
   #closed = false;
 
+  /** Options win over the CONSUL_* variables of `context.env` (default `process.env`); see options.ts. */
   constructor(options: ConsulProviderOptions = {}, context?: Partial<ProviderContext>) {
-    this.#options = resolveOptions(options, context?.env ?? process.env);
-    this.#logger = options.logger ?? context?.logger ?? silentLogger;
+    this.#options = resolveOptions(options ?? {}, context?.env ?? process.env);
+    this.#logger = options?.logger ?? context?.logger ?? silentLogger;
     this.#events = new Listeners((error) => this.#logger.error({ err: error }, 'a provider event listener threw'));
     this.#http = new ConsulHttp(this.#options);
     this.#host = { http: this.#http, options: this.#options, logger: this.#logger, emit: (event) => this.#emit(event) };
+    this.#hub = new WatchHub({
+      provider: this.name,
+      source: (name) => this.source(name),
+      emit: (event) => this.#emit(event),
+      logger: this.#logger,
+      backoff: this.#options.backoff,
+    });
+  }
+
+  /**
+   * The source core's watch engine runs for one service: an unblocked read of
+   * `/v1/health/service/:name` positioned at X-Consul-Index, then one blocking query at a time.
+   */
+  source(name: string): ConsulSource {
+    validateServiceName(name);
+    return new ConsulSource(this.#host, name);
   }
 
   /**
@@ -121,15 +132,15 @@ export class ConsulProvider implements Provider {
     this.#ensureOpen();
     validateServiceName(name);
     throwIfAborted(options.signal, 'discover');
-    const read = await this.#http.retry(() => readHealth(this.#host, name, 0, options.signal), options.signal, `discover ${name}`);
-    return toInstances(this.#host, name, read.rows);
+    // One-shot: retried (p-retry, `retries`) on network trouble, 5xx and 429; a watched name answers from its engine.
+    return this.#http.retry(() => this.#hub.discover(name, options.signal), options.signal, `discover ${name}`);
   }
 
   watch(name: string, listener: WatchListener, options: OperationOptions = {}): Unsubscribe {
     this.#ensureOpen();
     validateServiceName(name);
     if (options.signal?.aborted) return () => {};
-    return this.#watches.watch(name, listener, options.signal);
+    return this.#hub.watch(name, listener, options.signal);
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
@@ -140,7 +151,7 @@ export class ConsulProvider implements Provider {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const watchesStopped = this.#watches.close();
+    const watchesStopped = this.#hub.close();
     for (const registration of this.#registrations.values()) registration.heartbeat?.stop();
     if (this.#options.deregisterOnClose) {
       const deadline = AbortSignal.timeout(5_000);

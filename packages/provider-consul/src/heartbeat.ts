@@ -1,4 +1,4 @@
-import { jitter } from '@disco/core';
+import { jitter } from '@disco/core/provider';
 
 /**
  * Feeds one TTL check: `beat` runs every third of the TTL (jittered), so one lost or slow

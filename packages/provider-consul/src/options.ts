@@ -1,24 +1,21 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError, parseDuration, type Duration, type Logger } from '@disco/core';
+import { assertKnownKeys, readPem, type BackoffOptions, type PemSource } from '@disco/core/provider';
 
 export type Consistency = 'default' | 'stale' | 'consistent';
 
 export interface ConsulTlsOptions {
   /** Use HTTPS for an address without a scheme (CONSUL_HTTP_SSL). */
   enabled?: boolean | undefined;
-  /** CA certificate(s), PEM text; or `caFile`, a path (CONSUL_CACERT). */
-  ca?: string | Buffer | undefined;
-  caFile?: string | undefined;
-  /** Client certificate, PEM text; or `certFile`, a path (CONSUL_CLIENT_CERT). */
-  cert?: string | Buffer | undefined;
-  certFile?: string | undefined;
-  /** Client key, PEM text; or `keyFile`, a path (CONSUL_CLIENT_KEY). */
-  key?: string | Buffer | undefined;
-  keyFile?: string | undefined;
+  /** CA certificate(s): PEM text, or the path of a PEM file (CONSUL_CACERT). Default: the system CAs. */
+  ca?: PemSource | undefined;
+  /** Client certificate: PEM text or a file path (CONSUL_CLIENT_CERT). Needs `key`. */
+  cert?: PemSource | undefined;
+  /** Client key: PEM text or a file path (CONSUL_CLIENT_KEY). Needs `cert`. */
+  key?: PemSource | undefined;
   /** Name to verify the agent's certificate against (CONSUL_TLS_SERVER_NAME). */
   serverName?: string | undefined;
-  /** Verify the agent's certificate (CONSUL_HTTP_SSL_VERIFY). Default true. */
-  verify?: boolean | undefined;
+  /** Do not verify the agent's certificate (CONSUL_HTTP_SSL_VERIFY=false). Default false. */
+  insecureSkipVerify?: boolean | undefined;
 }
 
 export interface ConsulProviderOptions {
@@ -31,25 +28,27 @@ export interface ConsulProviderOptions {
   /** Namespace (Consul Enterprise), `?ns=` (CONSUL_NAMESPACE). */
   namespace?: string | undefined;
   tls?: ConsulTlsOptions | undefined;
-  /** How long one blocking query may wait on the server (`?wait=`, at most 10m). Default 5m. */
+  /** How long one blocking query may wait on the server (`?wait=`, 1s to 10m; CONSUL_WAIT). Default 5m. */
   wait?: Duration | undefined;
-  /** Read consistency: `default` (leader), `stale` (any server) or `consistent`. Default `default`. */
+  /** Read consistency: `default` (leader), `stale` (any server) or `consistent` (CONSUL_CONSISTENCY). Default `default`. */
   consistency?: Consistency | undefined;
-  /** Ask Consul for passing instances only (`?passing`); warning instances are then left out too. Default false. */
+  /** Ask Consul for passing instances only (`?passing`); warning instances are then left out too (CONSUL_PASSING_ONLY). Default false. */
   passingOnly?: boolean | undefined;
-  /** Deadline of a non-blocking request. Default 10s. */
+  /** Deadline of a non-blocking request (CONSUL_REQUEST_TIMEOUT). Default 10s. */
   requestTimeout?: Duration | undefined;
-  /** Retries of a failed register/deregister/discover (network errors, 5xx, 429). Default 2. */
+  /** Retries of a failed register/deregister/discover: network errors, 5xx, 429 (CONSUL_RETRIES). Default 2. */
   retries?: number | undefined;
-  /** Blocking-query rate limit per watch: sustained queries per second and burst. Default 25/s, burst 25. */
-  rateLimit?: { perSecond?: number | undefined; burst?: number | undefined } | undefined;
-  /** Backoff of a watch after errors (exponential, jittered). Default 250ms up to 30s. */
+  /**
+   * Retry delays of a failing watch made through this provider's own `watch()` (full jitter;
+   * CONSUL_BACKOFF_INITIAL, CONSUL_BACKOFF_MAX). Default 100ms doubling up to 30s. A Discovery
+   * runs the provider's sources in its own engines, with core's backoff.
+   */
   backoff?: { initial?: Duration | undefined; max?: Duration | undefined } | undefined;
-  /** Reason shown in Consul for `register(service, { healthy: false })` (maintenance mode). */
+  /** Reason shown in Consul for `register(service, { healthy: false })` (maintenance mode; CONSUL_MAINTENANCE_REASON). */
   maintenanceReason?: string | undefined;
-  /** Deregister this process's services on close(). Default true. */
+  /** Deregister this process's services on close() (CONSUL_DEREGISTER_ON_CLOSE). Default true. */
   deregisterOnClose?: boolean | undefined;
-  /** pino-compatible logger. */
+  /** pino-compatible logger. Default: the context's (a Discovery's), else silent. */
   logger?: Logger | undefined;
 }
 
@@ -60,61 +59,129 @@ export interface ResolvedOptions {
   token: string | undefined;
   datacenter: string | undefined;
   namespace: string | undefined;
-  tls: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; servername?: string; rejectUnauthorized: boolean } | undefined;
+  tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string; rejectUnauthorized: boolean } | undefined;
   waitMs: number;
   consistency: Consistency;
   passingOnly: boolean;
   requestTimeoutMs: number;
   retries: number;
-  perSecond: number;
-  burst: number;
-  backoffInitialMs: number;
-  backoffMaxMs: number;
+  backoff: BackoffOptions;
   maintenanceReason: string;
   deregisterOnClose: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The provider's options from Consul's own environment variables (unset ones are left out). */
+const knownOptions = [
+  'address',
+  'token',
+  'datacenter',
+  'namespace',
+  'tls',
+  'wait',
+  'consistency',
+  'passingOnly',
+  'requestTimeout',
+  'retries',
+  'backoff',
+  'maintenanceReason',
+  'deregisterOnClose',
+  'logger',
+] as const satisfies readonly (keyof ConsulProviderOptions)[];
+const knownTls = ['enabled', 'ca', 'cert', 'key', 'serverName', 'insecureSkipVerify'] as const satisfies readonly (keyof ConsulTlsOptions)[];
+const knownBackoff = ['initial', 'max'] as const;
+
+/** The variable of each option (the option's name in messages when it was given by object). */
+export const variables = {
+  address: 'CONSUL_HTTP_ADDR',
+  token: 'CONSUL_HTTP_TOKEN',
+  datacenter: 'CONSUL_DATACENTER',
+  namespace: 'CONSUL_NAMESPACE',
+  'tls.enabled': 'CONSUL_HTTP_SSL',
+  'tls.ca': 'CONSUL_CACERT',
+  'tls.cert': 'CONSUL_CLIENT_CERT',
+  'tls.key': 'CONSUL_CLIENT_KEY',
+  'tls.serverName': 'CONSUL_TLS_SERVER_NAME',
+  'tls.insecureSkipVerify': 'CONSUL_HTTP_SSL_VERIFY',
+  wait: 'CONSUL_WAIT',
+  consistency: 'CONSUL_CONSISTENCY',
+  passingOnly: 'CONSUL_PASSING_ONLY',
+  requestTimeout: 'CONSUL_REQUEST_TIMEOUT',
+  retries: 'CONSUL_RETRIES',
+  'backoff.initial': 'CONSUL_BACKOFF_INITIAL',
+  'backoff.max': 'CONSUL_BACKOFF_MAX',
+  maintenanceReason: 'CONSUL_MAINTENANCE_REASON',
+  deregisterOnClose: 'CONSUL_DEREGISTER_ON_CLOSE',
+} as const;
+
+/** The provider's options from its environment variables (unset and empty ones are left out). */
 export function optionsFromEnv(env: Env = process.env): ConsulProviderOptions {
   const options: ConsulProviderOptions = {};
   const value = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
-  if (value('CONSUL_HTTP_ADDR')) options.address = value('CONSUL_HTTP_ADDR');
-  if (value('CONSUL_HTTP_TOKEN')) options.token = value('CONSUL_HTTP_TOKEN');
-  if (value('CONSUL_DATACENTER')) options.datacenter = value('CONSUL_DATACENTER');
-  if (value('CONSUL_NAMESPACE')) options.namespace = value('CONSUL_NAMESPACE');
+  const set = <K extends keyof ConsulProviderOptions>(key: K, variable: string, parse: (text: string) => ConsulProviderOptions[K] = (t) => t as ConsulProviderOptions[K]) => {
+    const text = value(variable);
+    if (text !== undefined) options[key] = parse(text);
+  };
+  set('address', variables.address);
+  set('token', variables.token);
+  set('datacenter', variables.datacenter);
+  set('namespace', variables.namespace);
+  set('wait', variables.wait);
+  set('consistency', variables.consistency, (t) => t as Consistency);
+  set('passingOnly', variables.passingOnly, (t) => bool(t, variables.passingOnly));
+  set('requestTimeout', variables.requestTimeout);
+  set('retries', variables.retries, (t) => whole(t, variables.retries));
+  set('maintenanceReason', variables.maintenanceReason);
+  set('deregisterOnClose', variables.deregisterOnClose, (t) => bool(t, variables.deregisterOnClose));
   const tls: ConsulTlsOptions = {};
   if (value('CONSUL_HTTP_SSL')) tls.enabled = bool(value('CONSUL_HTTP_SSL')!, 'CONSUL_HTTP_SSL');
-  if (value('CONSUL_HTTP_SSL_VERIFY')) tls.verify = bool(value('CONSUL_HTTP_SSL_VERIFY')!, 'CONSUL_HTTP_SSL_VERIFY');
-  if (value('CONSUL_CACERT')) tls.caFile = value('CONSUL_CACERT');
-  if (value('CONSUL_CLIENT_CERT')) tls.certFile = value('CONSUL_CLIENT_CERT');
-  if (value('CONSUL_CLIENT_KEY')) tls.keyFile = value('CONSUL_CLIENT_KEY');
+  if (value('CONSUL_HTTP_SSL_VERIFY')) tls.insecureSkipVerify = !bool(value('CONSUL_HTTP_SSL_VERIFY')!, 'CONSUL_HTTP_SSL_VERIFY');
+  if (value('CONSUL_CACERT')) tls.ca = value('CONSUL_CACERT');
+  if (value('CONSUL_CLIENT_CERT')) tls.cert = value('CONSUL_CLIENT_CERT');
+  if (value('CONSUL_CLIENT_KEY')) tls.key = value('CONSUL_CLIENT_KEY');
   if (value('CONSUL_TLS_SERVER_NAME')) tls.serverName = value('CONSUL_TLS_SERVER_NAME');
   if (Object.keys(tls).length > 0) options.tls = tls;
+  const backoff: NonNullable<ConsulProviderOptions['backoff']> = {};
+  if (value(variables['backoff.initial'])) backoff.initial = value(variables['backoff.initial']);
+  if (value(variables['backoff.max'])) backoff.max = value(variables['backoff.max']);
+  if (Object.keys(backoff).length > 0) options.backoff = backoff;
   return options;
 }
 
-/** Merges object options over environment options (objects win) and checks them. */
+/**
+ * Merges object options over environment options and checks them. A defined option wins over
+ * its variable; an option given as `undefined` leaves the variable in force; an unknown key is
+ * ERR_CONFIG naming the nearest known one. A bad value is ERR_CONFIG naming where it came from:
+ * the option (`consul.wait`) when it was given by object, else its variable (`CONSUL_WAIT`).
+ */
 export function resolveOptions(options: ConsulProviderOptions, env: Env): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new ConfigError(`consul options must be an object; got ${typeof options}`, 'consul');
+  assertKnownKeys(options, knownOptions, 'consul');
+  if (options.tls !== undefined) assertKnownKeys(options.tls, knownTls, 'consul.tls');
+  if (options.backoff !== undefined) assertKnownKeys(options.backoff, knownBackoff, 'consul.backoff');
   const fromEnv = optionsFromEnv(env);
-  const merged: ConsulProviderOptions = { ...fromEnv, ...defined(options), tls: { ...fromEnv.tls, ...defined(options.tls ?? {}) } };
+  const given = defined(options);
+  const givenTls = defined(options.tls ?? {});
+  const givenBackoff = defined(options.backoff ?? {});
+  const merged: ConsulProviderOptions = { ...fromEnv, ...given, tls: { ...fromEnv.tls, ...givenTls }, backoff: { ...fromEnv.backoff, ...givenBackoff } };
+  /** Where a value came from, for messages: the option when given by object, else its variable. */
+  const source = (key: keyof typeof variables): string => {
+    const [head, tail] = key.split('.') as [string, string | undefined];
+    const byObject = tail === undefined ? head in given : head === 'tls' ? tail in givenTls : tail in givenBackoff;
+    return byObject ? `consul.${key}` : variables[key];
+  };
   const tlsOptions = merged.tls!;
   const { origin, socketPath, https } = parseAddress(merged.address ?? 'localhost:8500', tlsOptions.enabled === true);
-  const file = (path: string | undefined, variable: string) => {
-    if (path === undefined) return undefined;
-    try {
-      return readFileSync(path);
-    } catch (error) {
-      throw new ConfigError(`${variable}: cannot read ${JSON.stringify(path)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); point it at a PEM file`, variable);
-    }
-  };
   let tls: ResolvedOptions['tls'];
   if (https) {
-    tls = { rejectUnauthorized: tlsOptions.verify !== false };
-    const ca = tlsOptions.ca ?? file(tlsOptions.caFile, 'CONSUL_CACERT');
-    const cert = tlsOptions.cert ?? file(tlsOptions.certFile, 'CONSUL_CLIENT_CERT');
-    const key = tlsOptions.key ?? file(tlsOptions.keyFile, 'CONSUL_CLIENT_KEY');
+    tls = { rejectUnauthorized: tlsOptions.insecureSkipVerify !== true };
+    const pem = (field: 'ca' | 'cert' | 'key') => {
+      const value = tlsOptions[field];
+      return value === undefined ? undefined : readPem(value, field === 'key' ? 'key' : 'certificate', `consul.tls.${field}`, variables[`tls.${field}`]);
+    };
+    const ca = pem('ca');
+    const cert = pem('cert');
+    const key = pem('key');
     if ((cert === undefined) !== (key === undefined)) {
       throw new ConfigError('a client certificate needs its key and the other way round: set both CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY (tls.cert and tls.key)', cert === undefined ? 'CONSUL_CLIENT_CERT' : 'CONSUL_CLIENT_KEY');
     }
@@ -123,20 +190,19 @@ export function resolveOptions(options: ConsulProviderOptions, env: Env): Resolv
     if (key !== undefined) tls.key = key;
     if (tlsOptions.serverName) tls.servername = tlsOptions.serverName;
   }
-  const waitMs = parseDuration(merged.wait ?? '5m', 'consul.wait');
-  if (waitMs < 1000 || waitMs > 600_000) throw new ConfigError(`consul.wait must be from 1s to 10m (Consul's limit); got ${JSON.stringify(merged.wait)}`, 'consul.wait');
+  const duration = (key: 'wait' | 'requestTimeout' | 'backoff.initial' | 'backoff.max', value: Duration | undefined, fallback: Duration) => parseDuration(value ?? fallback, source(key));
+  const waitMs = duration('wait', merged.wait, '5m');
+  if (waitMs < 1000 || waitMs > 600_000) throw new ConfigError(`${source('wait')} must be from 1s to 10m (Consul's limit); got ${JSON.stringify(merged.wait)}`, source('wait'));
   const consistency = merged.consistency ?? 'default';
   if (!['default', 'stale', 'consistent'].includes(consistency)) {
-    throw new ConfigError(`consul.consistency must be one of default, stale, consistent; got ${JSON.stringify(consistency)}`, 'consul.consistency');
+    throw new ConfigError(`${source('consistency')} must be one of default, stale, consistent; got ${JSON.stringify(consistency)}`, source('consistency'));
   }
-  const positive = (value: number | undefined, fallback: number, what: string) => {
-    const n = value ?? fallback;
-    if (!(typeof n === 'number' && Number.isFinite(n) && n > 0)) throw new ConfigError(`${what} must be a positive number; got ${JSON.stringify(value)}`, what);
-    return n;
-  };
   const retries = merged.retries ?? 2;
-  if (!(Number.isInteger(retries) && retries >= 0)) throw new ConfigError(`consul.retries must be a whole number of at least 0; got ${JSON.stringify(retries)}`, 'consul.retries');
-  const resolved: ResolvedOptions = {
+  if (!(Number.isInteger(retries) && retries >= 0)) throw new ConfigError(`${source('retries')} must be a whole number of at least 0; got ${JSON.stringify(retries)}`, source('retries'));
+  for (const key of ['passingOnly', 'deregisterOnClose'] as const) {
+    if (merged[key] !== undefined && typeof merged[key] !== 'boolean') throw new ConfigError(`${source(key)} must be true or false; got ${JSON.stringify(merged[key])}`, source(key));
+  }
+  return {
     origin,
     socketPath,
     token: merged.token,
@@ -146,16 +212,12 @@ export function resolveOptions(options: ConsulProviderOptions, env: Env): Resolv
     waitMs,
     consistency,
     passingOnly: merged.passingOnly === true,
-    requestTimeoutMs: parseDuration(merged.requestTimeout ?? '10s', 'consul.requestTimeout'),
+    requestTimeoutMs: duration('requestTimeout', merged.requestTimeout, '10s'),
     retries,
-    perSecond: positive(merged.rateLimit?.perSecond, 25, 'consul.rateLimit.perSecond'),
-    burst: positive(merged.rateLimit?.burst, 25, 'consul.rateLimit.burst'),
-    backoffInitialMs: parseDuration(merged.backoff?.initial ?? '250ms', 'consul.backoff.initial'),
-    backoffMaxMs: parseDuration(merged.backoff?.max ?? '30s', 'consul.backoff.max'),
+    backoff: { initial: duration('backoff.initial', merged.backoff?.initial, 100), max: duration('backoff.max', merged.backoff?.max, 30_000) },
     maintenanceReason: merged.maintenanceReason ?? 'marked unhealthy by disco',
     deregisterOnClose: merged.deregisterOnClose !== false,
   };
-  return resolved;
 }
 
 /**
@@ -187,6 +249,11 @@ function bool(value: string, variable: string): boolean {
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
   throw new ConfigError(`${variable} must be true or false; got ${JSON.stringify(value)}`, variable);
+}
+
+function whole(value: string, variable: string): number {
+  if (!/^\d{1,9}$/.test(value.trim())) throw new ConfigError(`${variable} must be a whole number of at least 0; got ${JSON.stringify(value)}`, variable);
+  return Number(value);
 }
 
 function defined<T extends object>(object: T): Partial<T> {

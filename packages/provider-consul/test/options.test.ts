@@ -21,8 +21,32 @@ describe('environment and addresses', () => {
         CONSUL_CLIENT_CERT: '/c.pem',
         CONSUL_CLIENT_KEY: '/k.pem',
         CONSUL_HTTP_SSL_VERIFY: 'false',
+        CONSUL_TLS_SERVER_NAME: 'consul.internal',
+        CONSUL_WAIT: '30s',
+        CONSUL_CONSISTENCY: 'stale',
+        CONSUL_PASSING_ONLY: 'true',
+        CONSUL_REQUEST_TIMEOUT: '2s',
+        CONSUL_RETRIES: '4',
+        CONSUL_BACKOFF_INITIAL: '50ms',
+        CONSUL_BACKOFF_MAX: '5s',
+        CONSUL_MAINTENANCE_REASON: 'draining',
+        CONSUL_DEREGISTER_ON_CLOSE: 'false',
       }),
-    ).toEqual({ address: 'consul:8501', token: 'tok', datacenter: 'dc2', namespace: 'team', tls: { enabled: true, verify: false, caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem' } });
+    ).toEqual({
+      address: 'consul:8501',
+      token: 'tok',
+      datacenter: 'dc2',
+      namespace: 'team',
+      tls: { enabled: true, insecureSkipVerify: true, ca: '/ca.pem', cert: '/c.pem', key: '/k.pem', serverName: 'consul.internal' },
+      wait: '30s',
+      consistency: 'stale',
+      passingOnly: true,
+      requestTimeout: '2s',
+      retries: 4,
+      backoff: { initial: '50ms', max: '5s' },
+      maintenanceReason: 'draining',
+      deregisterOnClose: false,
+    });
     expect(optionsFromEnv({})).toEqual({});
   });
 
@@ -40,8 +64,13 @@ describe('environment and addresses', () => {
 
   it('bad values are ERR_CONFIG naming the variable, never echoing a secret', () => {
     expect(() => new ConsulProvider({}, { env: { CONSUL_HTTP_SSL: 'maybe' } })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG', variable: 'CONSUL_HTTP_SSL' }));
-    expect(() => new ConsulProvider({ tls: { enabled: true, caFile: '/nope/ca.pem' } }, { env: {} })).toThrow(/CONSUL_CACERT: cannot read "\/nope\/ca.pem"/);
-    expect(() => new ConsulProvider({ wait: '20m' }, { env: {} })).toThrow(/from 1s to 10m/);
+    expect(() => new ConsulProvider({ tls: { enabled: true, ca: '/nope/ca.pem' } }, { env: {} })).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG', variable: 'CONSUL_CACERT', message: expect.stringMatching(/tls\.ca \(CONSUL_CACERT\) names the file "\/nope\/ca.pem", which cannot be read/) }),
+    );
+    expect(() => new ConsulProvider({ wait: '20m' }, { env: {} })).toThrow(expect.objectContaining({ variable: 'consul.wait', message: expect.stringMatching(/from 1s to 10m/) }));
+    expect(() => new ConsulProvider({}, { env: { CONSUL_WAIT: '20m' } })).toThrow(expect.objectContaining({ variable: 'CONSUL_WAIT' }));
+    expect(() => new ConsulProvider({}, { env: { CONSUL_RETRIES: 'many' } })).toThrow(expect.objectContaining({ variable: 'CONSUL_RETRIES' }));
+    expect(() => new ConsulProvider({}, { env: { CONSUL_REQUEST_TIMEOUT: 'soon' } })).toThrow(expect.objectContaining({ variable: 'CONSUL_REQUEST_TIMEOUT' }));
     expect(() => new ConsulProvider({ consistency: 'eventual' as never }, { env: {} })).toThrow(/default, stale, consistent/);
   });
 

@@ -38,11 +38,11 @@ describe('5xx answers', () => {
 });
 
 describe('slow answers', () => {
-  it('a request slower than requestTimeout fails as unavailable; a watch waits them out', async () => {
+  it('a request slower than requestTimeout fails as ERR_TIMEOUT (retryable); a watch waits them out', async () => {
     const { double, provider } = await setup({ requestTimeout: '200ms', retries: 0 });
     const remove = double.faults.add({ delayMs: 600 });
     const started = performance.now();
-    await expect(provider.discover('res')).rejects.toMatchObject({ code: 'ERR_PROVIDER_UNAVAILABLE' });
+    await expect(provider.discover('res')).rejects.toMatchObject({ code: 'ERR_TIMEOUT', retryable: true, message: expect.stringMatching(/within 200 ms/) });
     expect(performance.now() - started).toBeLessThan(550);
     remove();
     double.faults.add({ path: '/v1/health/', delayMs: 150 });

@@ -1,0 +1,115 @@
+import { InvalidRecordError, ProviderUnavailableError, type Instance, type Logger, type ProviderEvent } from '@disco/core';
+import type { FollowEnd, FollowSink, ListResult, ServiceSource } from '@disco/core/provider';
+import type { ConsulHttp } from './consul-http.js';
+import { goDuration, toInstance } from './mapping.js';
+import type { ResolvedOptions } from './options.js';
+
+/** What a source needs from its provider. */
+export interface SourceHost {
+  readonly http: ConsulHttp;
+  readonly options: ResolvedOptions;
+  readonly logger: Logger;
+  emit(event: ProviderEvent): void;
+}
+
+export interface HealthRead {
+  readonly instances: Instance[];
+  /** Rows that could not be instances, one error each. */
+  readonly invalid: InvalidRecordError[];
+  /**
+   * Where a blocking query goes on from: X-Consul-Index, never below 1 (Consul's rule: a 0 is
+   * taken as 1); 0 when the header is missing or garbled (nothing to block on).
+   */
+  readonly index: number;
+}
+
+/**
+ * One read of `GET /v1/health/service/:name` with the provider's read options. `index` > 0
+ * makes it a blocking query (`?index=&wait=`), held by the server up to wait + wait/16.
+ */
+export async function readHealth(host: SourceHost, name: string, index: number, signal: AbortSignal | undefined): Promise<HealthRead> {
+  const { options, http } = host;
+  const blocking = index > 0;
+  const what = `read instances of "${name}"`;
+  const response = await http.request('GET', `/v1/health/service/${encodeURIComponent(name)}`, {
+    query: {
+      index: blocking ? index : undefined,
+      wait: blocking ? goDuration(options.waitMs) : undefined,
+      passing: options.passingOnly ? true : undefined,
+      stale: options.consistency === 'stale' ? true : undefined,
+      consistent: options.consistency === 'consistent' ? true : undefined,
+    },
+    signal,
+    timeoutMs: blocking ? options.waitMs + Math.ceil(options.waitMs / 16) + options.requestTimeoutMs : options.requestTimeoutMs,
+    what,
+  });
+  if (response.status !== 200) throw http.fail(response, what, `service:read on "${name}"`);
+  let rows: unknown;
+  try {
+    rows = JSON.parse(response.body);
+  } catch {
+    throw new ProviderUnavailableError('consul', `${what}: Consul's answer is not JSON`, { retryable: true });
+  }
+  if (!Array.isArray(rows)) throw new ProviderUnavailableError('consul', `${what}: Consul's answer is not a list of service entries`, { retryable: true });
+  if (response.headers['x-consul-results-filtered-by-acls'] === 'true') {
+    host.emit({ type: 'acl-filtered', service: name, message: `Consul left out instances of "${name}" that the ACL token may not read` });
+  }
+  const instances: Instance[] = [];
+  const invalid: InvalidRecordError[] = [];
+  for (const row of rows) {
+    try {
+      instances.push(toInstance(row));
+    } catch (error) {
+      if (!(error instanceof InvalidRecordError)) throw error;
+      invalid.push(error);
+    }
+  }
+  const header = response.headers['x-consul-index'];
+  const received = typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : Number.NaN;
+  return { instances, invalid, index: Number.isNaN(received) ? 0 : Math.max(1, received) };
+}
+
+/**
+ * One service's instances for core's watch engine: `list` is an unblocked read whose position is
+ * X-Consul-Index; `follow` is ONE blocking query from that position. Its answer replaces the
+ * state and ends the follow cleanly (the engine resumes at once from the new index, within its
+ * rate limit); an index lower than the one sent means the Raft state was restored or replaced,
+ * so the follow asks for a re-list (start again from 0). Everything else — sharing, backoff,
+ * one error per outage, reconciliation — is the engine's.
+ */
+export class ConsulSource implements ServiceSource<number> {
+  readonly #host: SourceHost;
+  readonly #name: string;
+  #warnedNoIndex = false;
+
+  constructor(host: SourceHost, name: string) {
+    this.#host = host;
+    this.#name = name;
+  }
+
+  async list(signal: AbortSignal): Promise<ListResult<number>> {
+    const read = await readHealth(this.#host, this.#name, 0, signal);
+    this.#noIndex(read.index);
+    return { instances: read.instances, invalid: read.invalid, position: read.index };
+  }
+
+  async follow(position: number, sink: FollowSink<number>, signal: AbortSignal): Promise<FollowEnd> {
+    // Position 0: the agent (or a proxy that strips headers) gave no index, so there is nothing
+    // to block on; a plain read, after which the engine's rate limit paces the next one.
+    const read = await readHealth(this.#host, this.#name, position, signal);
+    for (const error of read.invalid) sink.invalid(error);
+    if (position > 0 && read.index > 0 && read.index < position) {
+      this.#host.logger.info({ service: this.#name, from: position, to: read.index }, 'consul: X-Consul-Index went backwards; starting again from 0');
+      return 'relist';
+    }
+    this.#noIndex(read.index);
+    sink.replace(read.instances, read.index);
+    return 'ended';
+  }
+
+  #noIndex(index: number): void {
+    if (index > 0 || this.#warnedNoIndex) return;
+    this.#warnedNoIndex = true;
+    this.#host.logger.warn({ service: this.#name }, 'consul: the agent sent no X-Consul-Index; the watch reads at the engine\'s rate limit instead of blocking');
+  }
+}
