@@ -1,11 +1,16 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseDuration, type BackoffOptions, type Duration, type Logger } from '@disco/core';
+import { assertKnownKeys } from '@disco/core/provider';
 import type { Etcd3 } from 'etcd3';
 
 /** How keys and values are laid out under the prefix. */
 export type EtcdLayout = 'disco' | 'go-grpc';
 
-/** PEM material: a string is a file path, a Buffer/Uint8Array the file's contents. */
+/**
+ * PEM material. A string holding `-----BEGIN` is the PEM text itself; any other string is the
+ * path of a PEM file, read when the provider is created. A Buffer/Uint8Array is PEM contents.
+ */
 export type PemSource = string | Uint8Array;
 
 export interface EtcdTlsOptions {
@@ -15,6 +20,11 @@ export interface EtcdTlsOptions {
   cert?: PemSource | undefined;
   /** Key of the client certificate (`ETCD_KEY`). */
   key?: PemSource | undefined;
+  /**
+   * Skip verifying the server's certificate (`ETCD_INSECURE_SKIP_TLS_VERIFY`). The `etcd3`
+   * client cannot do that: only `false` is accepted; give `ca` instead.
+   */
+  insecureSkipVerify?: boolean | undefined;
 }
 
 export interface EtcdProviderOptions {
@@ -28,21 +38,25 @@ export interface EtcdProviderOptions {
   password?: string | undefined;
   /** TLS to the etcd client port. Endpoints without a scheme become https:// when set. */
   tls?: EtcdTlsOptions | undefined;
-  /** Lease TTL of the registrations, whole seconds, at least 1s. Default 15s. */
+  /** Lease TTL of the registrations, whole seconds, at least 1s (`ETCD_LEASE_TTL`). Default 15s. */
   ttl?: Duration | undefined;
-  /** `disco` (default, versioned JSON) or `go-grpc` (read and write what Go's etcd naming/endpoints uses). */
+  /** `disco` (default, versioned JSON) or `go-grpc` (read and write what Go's etcd naming/endpoints uses) (`ETCD_LAYOUT`). */
   layout?: EtcdLayout | undefined;
   /**
-   * Period of the re-list that catches a watch that went silent (0 turns it off). Default 5m,
-   * with ±10% jitter.
+   * Period of the re-list that catches a watch that went silent; 0 turns it off
+   * (`ETCD_RESYNC_INTERVAL`). Default 5m, with ±10% jitter.
    */
   resyncInterval?: Duration | undefined;
-  /** Deadline of each unary etcd call (list, put, delete, grant). Default 5s. */
+  /** Deadline of each unary etcd call (list, put, delete, grant) (`ETCD_REQUEST_TIMEOUT`). Default 5s. */
   requestTimeout?: Duration | undefined;
-  /** Retry pacing after a failed list/watch or lease grant. Default 100ms doubling to 10s, full jitter. */
+  /**
+   * Retry pacing after a failed list/watch or lease grant (`ETCD_BACKOFF_INITIAL`,
+   * `ETCD_BACKOFF_MAX`, `ETCD_BACKOFF_FACTOR`). Default 100ms doubling to 10s, full jitter.
+   */
   backoff?: BackoffOptions | undefined;
-  /** Use this client instead of creating one; the provider does not close it. */
+  /** Use this client instead of creating one; the provider does not close it. (An object: no variable.) */
   client?: Etcd3 | undefined;
+  /** pino-shaped logger; default: `context.logger`, else silent. (An object: no variable.) */
   logger?: Logger | undefined;
 }
 
@@ -61,8 +75,42 @@ export interface ResolvedOptions {
   logger: Logger | undefined;
 }
 
-/** Reads the provider's environment variables; unset variables are left out. */
-export function optionsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): EtcdProviderOptions {
+/** What `etcdProvider` and `createProvider` are given besides the options. */
+export interface EtcdProviderContext {
+  /** Where the `ETCD_*` variables are read; default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Every option, with its variable (objects have none). */
+export const optionVariables = {
+  endpoints: 'ETCD_ENDPOINTS',
+  prefix: 'ETCD_DISCOVERY_PREFIX',
+  username: 'ETCD_USERNAME',
+  password: 'ETCD_PASSWORD',
+  'tls.ca': 'ETCD_CACERT',
+  'tls.cert': 'ETCD_CERT',
+  'tls.key': 'ETCD_KEY',
+  'tls.insecureSkipVerify': 'ETCD_INSECURE_SKIP_TLS_VERIFY',
+  ttl: 'ETCD_LEASE_TTL',
+  layout: 'ETCD_LAYOUT',
+  resyncInterval: 'ETCD_RESYNC_INTERVAL',
+  requestTimeout: 'ETCD_REQUEST_TIMEOUT',
+  'backoff.initial': 'ETCD_BACKOFF_INITIAL',
+  'backoff.max': 'ETCD_BACKOFF_MAX',
+  'backoff.factor': 'ETCD_BACKOFF_FACTOR',
+} as const;
+
+const knownKeys = ['endpoints', 'prefix', 'username', 'password', 'tls', 'ttl', 'layout', 'resyncInterval', 'requestTimeout', 'backoff', 'client', 'logger'] as const;
+const knownTlsKeys = ['ca', 'cert', 'key', 'insecureSkipVerify'] as const;
+const knownBackoffKeys = ['initial', 'max', 'factor', 'random'] as const;
+/** Node treats longer timer delays as 1 ms. */
+const maxTimerMs = 2 ** 31 - 1;
+
+/** Reads the provider's environment variables; unset or empty variables are left out. */
+export function optionsFromEnv(env: Env = process.env): EtcdProviderOptions {
   const options: EtcdProviderOptions = {};
   const value = (name: string) => {
     const v = env[name]?.trim();
@@ -78,20 +126,94 @@ export function optionsFromEnv(env: Readonly<Record<string, string | undefined>>
   if (value('ETCD_CACERT') !== undefined) tls.ca = value('ETCD_CACERT');
   if (value('ETCD_CERT') !== undefined) tls.cert = value('ETCD_CERT');
   if (value('ETCD_KEY') !== undefined) tls.key = value('ETCD_KEY');
+  const skip = value('ETCD_INSECURE_SKIP_TLS_VERIFY');
+  if (skip !== undefined) tls.insecureSkipVerify = parseBoolean(skip, 'ETCD_INSECURE_SKIP_TLS_VERIFY');
   if (Object.keys(tls).length > 0) options.tls = tls;
+  if (value('ETCD_LEASE_TTL') !== undefined) options.ttl = value('ETCD_LEASE_TTL');
+  if (value('ETCD_LAYOUT') !== undefined) options.layout = value('ETCD_LAYOUT') as EtcdLayout;
+  if (value('ETCD_RESYNC_INTERVAL') !== undefined) options.resyncInterval = value('ETCD_RESYNC_INTERVAL');
+  if (value('ETCD_REQUEST_TIMEOUT') !== undefined) options.requestTimeout = value('ETCD_REQUEST_TIMEOUT');
+  const backoff: BackoffOptions = {};
+  if (value('ETCD_BACKOFF_INITIAL') !== undefined) backoff.initial = value('ETCD_BACKOFF_INITIAL');
+  if (value('ETCD_BACKOFF_MAX') !== undefined) backoff.max = value('ETCD_BACKOFF_MAX');
+  const factor = value('ETCD_BACKOFF_FACTOR');
+  if (factor !== undefined) {
+    const n = Number(factor);
+    if (!Number.isFinite(n) || n < 1) throw new ConfigError(`ETCD_BACKOFF_FACTOR must be a number ≥ 1; got ${JSON.stringify(factor)}`, 'ETCD_BACKOFF_FACTOR');
+    backoff.factor = n;
+  }
+  if (Object.keys(backoff).length > 0) options.backoff = backoff;
   return options;
 }
 
-const envName: Record<string, string> = { ca: 'ETCD_CACERT', cert: 'ETCD_CERT', key: 'ETCD_KEY' };
+function parseBoolean(text: string, variable: string): boolean {
+  if (/^(true|1|yes)$/i.test(text)) return true;
+  if (/^(false|0|no)$/i.test(text)) return false;
+  throw new ConfigError(`${variable} must be true or false; got ${JSON.stringify(text)}`, variable);
+}
 
-function readPem(source: PemSource, field: 'ca' | 'cert' | 'key'): Buffer {
-  if (typeof source !== 'string') return Buffer.from(source);
-  try {
-    return readFileSync(source);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(`tls.${field} (${envName[field]}) names the file ${JSON.stringify(source)}, which cannot be read (${reason}); give a readable PEM file or its contents as a Buffer`, envName[field]);
+/** `options` without the keys whose value is undefined: an explicit undefined does not hide a variable. */
+function defined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The options a provider runs with: the `ETCD_*` variables of `env`, each overridden by its
+ * option when that option is defined. An unknown key is `ERR_CONFIG` naming the nearest one.
+ */
+export function mergeWithEnv(options: unknown, env: Env): EtcdProviderOptions {
+  if (options !== undefined && !isPlainObject(options)) throw new ConfigError('etcd provider options must be an object', 'etcd');
+  const given = (options ?? {}) as EtcdProviderOptions;
+  assertKnownKeys(given, knownKeys, 'etcd');
+  if (given.tls !== undefined) {
+    if (!isPlainObject(given.tls)) throw new ConfigError('etcd.tls must be an object { ca, cert, key, insecureSkipVerify }', 'etcd.tls');
+    assertKnownKeys(given.tls, knownTlsKeys, 'etcd.tls');
   }
+  if (given.backoff !== undefined) {
+    if (!isPlainObject(given.backoff)) throw new ConfigError('etcd.backoff must be an object { initial, max, factor }', 'etcd.backoff');
+    assertKnownKeys(given.backoff, knownBackoffKeys, 'etcd.backoff');
+  }
+  const fromEnv = optionsFromEnv(env);
+  const merged: EtcdProviderOptions = { ...fromEnv, ...defined(given) };
+  if (fromEnv.tls || given.tls) merged.tls = { ...fromEnv.tls, ...defined(given.tls ?? {}) };
+  if (fromEnv.backoff || given.backoff) merged.backoff = { ...fromEnv.backoff, ...defined(given.backoff ?? {}) };
+  return merged;
+}
+
+const tlsVariable = { ca: 'ETCD_CACERT', cert: 'ETCD_CERT', key: 'ETCD_KEY' } as const;
+
+/** PEM text, or a file holding it; anything else is ERR_CONFIG naming the option and its variable. */
+function readPem(source: PemSource, field: 'ca' | 'cert' | 'key'): Buffer {
+  const variable = tlsVariable[field];
+  const what = `tls.${field} (${variable})`;
+  let pem: Buffer;
+  if (typeof source === 'string' && source.includes('-----BEGIN')) pem = Buffer.from(source);
+  else if (typeof source === 'string') {
+    try {
+      pem = readFileSync(source);
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new ConfigError(`${what} names the file ${JSON.stringify(source)}, which cannot be read (${reason}); give a readable PEM file or the PEM text`, variable);
+    }
+    if (!pem.includes('-----BEGIN')) throw new ConfigError(`${what} names the file ${JSON.stringify(source)}, which holds no PEM ("-----BEGIN" missing)`, variable);
+  } else if (source instanceof Uint8Array) {
+    pem = Buffer.from(source);
+    if (!pem.includes('-----BEGIN')) throw new ConfigError(`${what} is not PEM ("-----BEGIN" missing)`, variable);
+  } else {
+    throw new ConfigError(`${what} must be PEM text, the path of a PEM file, or a Buffer`, variable);
+  }
+  // What the etcd3 client would otherwise throw as a raw OpenSSL error from its constructor.
+  try {
+    if (field === 'key') createPrivateKey(pem);
+    else new X509Certificate(pem);
+  } catch (error) {
+    throw new ConfigError(`${what} is not a readable PEM ${field === 'key' ? 'private key' : 'certificate'} (${(error as NodeJS.ErrnoException).code ?? 'invalid'})`, variable);
+  }
+  return pem;
 }
 
 function normaliseEndpoint(raw: string, secure: boolean): string {
@@ -109,11 +231,26 @@ function normaliseEndpoint(raw: string, secure: boolean): string {
   return `${url.protocol}//${url.hostname}:${url.port || '2379'}`;
 }
 
+/** A duration option, as ERR_CONFIG naming the option, its variable and the value when wrong. */
+function duration(value: Duration | undefined, fallback: Duration, option: keyof typeof optionVariables): number {
+  const variable = optionVariables[option];
+  const what = `etcd ${option} (${variable})`;
+  let ms: number;
+  try {
+    ms = parseDuration(value ?? fallback, what);
+  } catch (error) {
+    throw new ConfigError((error as Error).message, variable);
+  }
+  if (ms > maxTimerMs) throw new ConfigError(`${what} must be at most ${maxTimerMs} ms (about 24.8 days); got ${JSON.stringify(value)}`, variable);
+  return ms;
+}
+
 /** Validates options; every mistake is an ERR_CONFIG naming the option and its variable. */
 export function resolveOptions(options: EtcdProviderOptions): ResolvedOptions {
   const tls = options.tls;
   const secure = tls?.ca !== undefined || tls?.cert !== undefined;
   const list = options.endpoints === undefined ? ['localhost:2379'] : typeof options.endpoints === 'string' ? options.endpoints.split(',') : [...options.endpoints];
+  if (list.some((e) => typeof e !== 'string')) throw new ConfigError('etcd endpoints (ETCD_ENDPOINTS) must be strings such as "10.0.0.1:2379"', 'ETCD_ENDPOINTS');
   const hosts = list.map((e) => e.trim()).filter((e) => e !== '').map((e) => normaliseEndpoint(e, secure));
   if (hosts.length === 0) throw new ConfigError('etcd endpoints (ETCD_ENDPOINTS) is empty: give at least one host:port', 'ETCD_ENDPOINTS');
   const schemes = new Set(hosts.map((h) => h.slice(0, h.indexOf(':'))));
@@ -129,6 +266,12 @@ export function resolveOptions(options: EtcdProviderOptions): ResolvedOptions {
     auth = { username: options.username, password: options.password };
   }
 
+  if (tls?.insecureSkipVerify !== undefined && tls.insecureSkipVerify !== false) {
+    throw new ConfigError(
+      'tls.insecureSkipVerify (ETCD_INSECURE_SKIP_TLS_VERIFY) cannot be honoured: the etcd3 client always verifies the server; give the CA that signed it as tls.ca (ETCD_CACERT)',
+      'ETCD_INSECURE_SKIP_TLS_VERIFY',
+    );
+  }
   let credentials: ResolvedOptions['credentials'];
   if (tls && (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined)) {
     if ((tls.cert === undefined) !== (tls.key === undefined)) {
@@ -142,12 +285,21 @@ export function resolveOptions(options: EtcdProviderOptions): ResolvedOptions {
     }
   }
 
-  const ttlMs = parseDuration(options.ttl ?? '15s', 'etcd ttl');
-  if (ttlMs < 1000) throw new ConfigError(`etcd ttl must be at least 1s (a lease counts whole seconds); got ${JSON.stringify(options.ttl)}`, 'ttl');
+  const ttlMs = duration(options.ttl, '15s', 'ttl');
+  if (ttlMs < 1000) throw new ConfigError(`etcd ttl (ETCD_LEASE_TTL) must be at least 1s (a lease counts whole seconds); got ${JSON.stringify(options.ttl)}`, 'ETCD_LEASE_TTL');
   const layout = options.layout ?? 'disco';
-  if (layout !== 'disco' && layout !== 'go-grpc') throw new ConfigError(`etcd layout must be "disco" or "go-grpc"; got ${JSON.stringify(layout)}`, 'layout');
-  const requestTimeoutMs = parseDuration(options.requestTimeout ?? '5s', 'etcd requestTimeout');
-  if (requestTimeoutMs <= 0) throw new ConfigError('etcd requestTimeout must be positive', 'requestTimeout');
+  if (layout !== 'disco' && layout !== 'go-grpc') throw new ConfigError(`etcd layout (ETCD_LAYOUT) must be "disco" or "go-grpc"; got ${JSON.stringify(layout)}`, 'ETCD_LAYOUT');
+  const requestTimeoutMs = duration(options.requestTimeout, '5s', 'requestTimeout');
+  if (requestTimeoutMs <= 0) throw new ConfigError('etcd requestTimeout (ETCD_REQUEST_TIMEOUT) must be positive', 'ETCD_REQUEST_TIMEOUT');
+  const backoff = options.backoff ?? {};
+  const resolvedBackoff: BackoffOptions = {
+    ...backoff,
+    initial: duration(backoff.initial, 100, 'backoff.initial'),
+    max: duration(backoff.max, 10_000, 'backoff.max'),
+  };
+  if (backoff.factor !== undefined && (typeof backoff.factor !== 'number' || !Number.isFinite(backoff.factor) || backoff.factor < 1)) {
+    throw new ConfigError(`etcd backoff.factor (ETCD_BACKOFF_FACTOR) must be a number ≥ 1; got ${JSON.stringify(backoff.factor)}`, 'ETCD_BACKOFF_FACTOR');
+  }
 
   return {
     hosts,
@@ -156,9 +308,9 @@ export function resolveOptions(options: EtcdProviderOptions): ResolvedOptions {
     credentials,
     ttlSeconds: Math.ceil(ttlMs / 1000),
     layout,
-    resyncMs: parseDuration(options.resyncInterval ?? '5m', 'etcd resyncInterval'),
+    resyncMs: duration(options.resyncInterval, '5m', 'resyncInterval'),
     requestTimeoutMs,
-    backoff: { initial: 100, max: 10_000, ...options.backoff },
+    backoff: resolvedBackoff,
     client: options.client,
     logger: options.logger,
   };
