@@ -62,7 +62,11 @@ export class ServiceRoute {
       this.name,
       (event) => {
         if ('instances' in event) this.pools.retain(event.instances);
-        else if (event.error.code === 'ERR_CLOSED') this.pools.retain([]);
+        else if (event.error.code === 'ERR_CLOSED') {
+          // The Discovery closed: so do the pools; the next request makes a new route (and hears ERR_CLOSED).
+          context.onFailed(this);
+          void this.close();
+        }
       },
       filter,
     );
@@ -86,7 +90,8 @@ export class ServiceRoute {
   acquire(avoid: readonly string[]): Lease {
     const handle = this.#handle!;
     if (avoid.length === 0) {
-      if (handle.instances.length === 0) {
+      // A closed handle's acquire() says why (ERR_CLOSED).
+      if (handle.instances.length === 0 && !handle.closed) {
         throw new NoInstancesError(this.name, `no healthy instance is registered; check the host in the URL (http://${this.name}/...) and that the service is registered`);
       }
       return handle.acquire();
