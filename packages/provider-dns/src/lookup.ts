@@ -1,5 +1,6 @@
 import { createInstance, InvalidRecordError, isValidPort, type Instance } from '@disco/core';
 import { Packet, type Resource } from 'dns2';
+import { isRefusal, isStop } from './errors.js';
 import type { DnsSettings } from './options.js';
 import type { Resolver } from './resolver.js';
 
@@ -52,11 +53,19 @@ function collect(records: readonly Resource[], accept: (r: Resource) => boolean)
   return { list: [...v4.sort(), ...v6.sort()], ttl };
 }
 
+/**
+ * The A and AAAA records of `name`, each query settled on its own: addresses from one family
+ * are used even when the other query failed; only when neither gave an address does a
+ * failure reject (so REFUSED for AAAA alone does not lose a target's IPv4 address).
+ */
 async function resolveAddresses(resolver: Resolver, name: string, signal: AbortSignal | undefined): Promise<Addresses & { negativeTtl?: number | undefined }> {
-  const [a, aaaa] = await Promise.all([resolver.resolve(name, 'A', signal), resolver.resolve(name, 'AAAA', signal)]);
+  const settled = await Promise.allSettled([resolver.resolve(name, 'A', signal), resolver.resolve(name, 'AAAA', signal)]);
+  const answers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s) => s.status === 'rejected');
   // The answer section holds the CNAME chain of this one question, so every address in it counts.
-  const found = collect([...a.answers, ...aaaa.answers], () => true);
-  return { ...found, negativeTtl: found.list.length === 0 ? minTtl(negativeTtl(a), negativeTtl(aaaa)) : undefined };
+  const found = collect(answers.flatMap((p) => p.answers), () => true);
+  if (failed && (found.list.length === 0 || isStop(failed.reason))) throw failed.reason;
+  return { ...found, negativeTtl: found.list.length === 0 ? answers.map(negativeTtl).reduce(minTtl, undefined) : undefined };
 }
 
 /**
@@ -113,18 +122,31 @@ async function fromSrv(
     if (additional.list.length > 0) byTarget.set(target, additional);
   }
   const missing = [...new Set(usable.map((r) => bare(r.target!)).filter((t) => !byTarget.has(t)))];
-  const resolved = await Promise.all(missing.map((target) => resolveAddresses(resolver, target, signal)));
-  missing.forEach((target, i) => byTarget.set(target, resolved[i]!));
+  // Each target on its own: one whose lookup fails (an authoritative-only server answers
+  // REFUSED for names outside its zones) is skipped and reported; the others are served.
+  const resolved = await Promise.allSettled(missing.map((target) => resolveAddresses(resolver, target, signal)));
+  const failedTargets = new Map<string, unknown>();
+  missing.forEach((target, i) => {
+    const settled = resolved[i]!;
+    if (settled.status === 'fulfilled') byTarget.set(target, settled.value);
+    else failedTargets.set(target, settled.reason);
+  });
+  for (const reason of failedTargets.values()) if (isStop(reason)) throw reason;
 
   const chosen = new Map<string, { instance: Instance; priority: number; ttl: number | undefined }>();
   for (const r of usable) {
     const target = bare(r.target!);
     const key = `${srvName} ${r.priority} ${r.weight} ${r.port} ${target}`;
-    const addresses = byTarget.get(target)!;
     if (!isValidPort(r.port)) {
       problems.push(new InvalidRecordError(key, `port ${r.port} is not a usable port`));
       continue;
     }
+    const failure = failedTargets.get(target);
+    if (failure !== undefined) {
+      problems.push(new InvalidRecordError(key, `the address lookup of target ${target} failed: ${(failure as Error).message}`, { cause: failure }));
+      continue;
+    }
+    const addresses = byTarget.get(target)!;
     const address = addresses.list[0];
     if (address === undefined) {
       problems.push(new InvalidRecordError(key, `target ${target} has no A or AAAA record`));
@@ -144,6 +166,11 @@ async function fromSrv(
     });
     chosen.set(id, { instance, priority, ttl: minTtl(r.ttl, addresses.ttl) });
   }
+
+  // Nothing to offer and a target lookup that did not get a definite answer (a timeout, a
+  // SERVFAIL, as opposed to REFUSED): the server is failing, so keep the last good snapshot.
+  const outage = [...failedTargets.values()].find((reason) => !isRefusal(reason));
+  if (chosen.size === 0 && outage !== undefined) throw outage;
 
   let offered = [...chosen.values()];
   if (settings.priorities === 'lowest' && offered.length > 0) {

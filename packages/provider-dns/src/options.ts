@@ -1,5 +1,6 @@
 import { getServers } from 'node:dns';
-import { ConfigError, isValidAddress, isValidPort, parseDuration, type Duration } from '@disco/core';
+import { ConfigError, isValidAddress, isValidPort, parseDuration, type Duration, type Logger } from '@disco/core';
+import { assertKnownKeys } from '@disco/core/provider';
 import type { NameServer } from './transport.js';
 
 /** How a service name becomes the name of its SRV records. */
@@ -7,34 +8,65 @@ export type SrvNaming = 'consul' | 'rfc2782' | (string & {}) | ((service: string
 
 export interface DnsProviderOptions {
   /** Name servers as `host[:port]` (IPv6 as `[::1]:53`), tried in turn. Env `DNS_SERVER`, comma-separated. Default: the system's resolvers. */
-  servers?: string | readonly string[];
+  servers?: string | readonly string[] | undefined;
   /** Port for servers given without one. Env `DNS_PORT`. Default 53. */
-  port?: number;
+  port?: number | undefined;
   /** Domain appended to service names. Env `DNS_DOMAIN`. Default `service.consul`. */
-  domain?: string;
+  domain?: string | undefined;
   /** Longest time between two refreshes of a watched service (record TTLs are honoured below it). Env `DNS_REFRESH_TTL`. Default 30s. */
-  refreshTtl?: Duration;
-  /** Shortest time between two refreshes, however small the TTL. Default 1s. */
-  minRefresh?: Duration;
-  /** How long one server gets to answer one query. Default 2s. */
-  timeout?: Duration;
+  refreshTtl?: Duration | undefined;
+  /** Shortest time between two refreshes, however small the TTL. Env `DNS_MIN_REFRESH`. Default 1s. */
+  minRefresh?: Duration | undefined;
+  /** How long one server gets to answer one query. Env `DNS_TIMEOUT`. Default 2s. */
+  timeout?: Duration | undefined;
   /**
    * SRV record name: `consul` (`[<tag>.]<service>.<domain>`, the default), `rfc2782`
    * (`_<service>._<proto>.<domain>`, or `_<service>._<tag>.<domain>` with a tag), a template
    * using `{service}`, `{proto}`, `{tag}` and `{domain}`, or a function of the service name.
+   * Env `DNS_SRV_NAME` (not a function).
    */
-  srvName?: SrvNaming;
-  /** `{proto}` of the rfc2782 form. Default `tcp`. */
-  protocol?: string;
-  /** Only instances carrying this tag (Consul's `<tag>.<service>.service.consul`). */
-  tag?: string;
-  /** A/AAAA record name used when there is no SRV record: a template or a function. Default `{service}.{domain}`. */
-  hostName?: string | ((service: string) => string);
-  /** Port for instances found through A/AAAA records (no SRV): one for all, or per service name. */
-  fallbackPort?: number | Readonly<Record<string, number>>;
-  /** `lowest` (default): offer only the lowest-priority SRV group that has instances; `all`: offer every group. */
-  priorities?: 'lowest' | 'all';
+  srvName?: SrvNaming | undefined;
+  /** `{proto}` of the rfc2782 form. Env `DNS_PROTOCOL`. Default `tcp`. */
+  protocol?: string | undefined;
+  /** Only instances carrying this tag (Consul's `<tag>.<service>.service.consul`). Env `DNS_TAG`. */
+  tag?: string | undefined;
+  /** A/AAAA record name used when there is no SRV record: a template or a function. Env `DNS_HOST_NAME`. Default `{service}.{domain}`. */
+  hostName?: string | ((service: string) => string) | undefined;
+  /**
+   * Port for instances found through A/AAAA records (no SRV): one for all, or per service name.
+   * Env `DNS_FALLBACK_PORT`: `9090`, or `web=9090,api=9091`.
+   */
+  fallbackPort?: number | Readonly<Record<string, number>> | undefined;
+  /** `lowest` (default): offer only the lowest-priority SRV group that has instances; `all`: offer every group. Env `DNS_PRIORITIES`. */
+  priorities?: 'lowest' | 'all' | undefined;
+  /** Where the provider logs (invalid records, watch failures). Default: the context's logger, else silent. */
+  logger?: Logger | undefined;
 }
+
+/** What a factory gets besides options: where the environment and the logger come from. */
+export interface DnsProviderContext {
+  /** The environment to read `DNS_*` from. Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+/** Every option key, each but `logger` with its variable. */
+export const optionVariables = {
+  servers: 'DNS_SERVER',
+  port: 'DNS_PORT',
+  domain: 'DNS_DOMAIN',
+  refreshTtl: 'DNS_REFRESH_TTL',
+  minRefresh: 'DNS_MIN_REFRESH',
+  timeout: 'DNS_TIMEOUT',
+  srvName: 'DNS_SRV_NAME',
+  protocol: 'DNS_PROTOCOL',
+  tag: 'DNS_TAG',
+  hostName: 'DNS_HOST_NAME',
+  fallbackPort: 'DNS_FALLBACK_PORT',
+  priorities: 'DNS_PRIORITIES',
+} as const satisfies Record<Exclude<keyof DnsProviderOptions, 'logger'>, string>;
+
+const knownKeys: readonly string[] = [...Object.keys(optionVariables), 'logger'];
 
 /** Options after defaults and validation. */
 export interface DnsSettings {
@@ -49,25 +81,78 @@ export interface DnsSettings {
   readonly priorities: 'lowest' | 'all';
 }
 
-/** Reads `DNS_SERVER`, `DNS_PORT`, `DNS_DOMAIN` and `DNS_REFRESH_TTL`; a bad value is `ERR_CONFIG` naming the variable. */
+function portNumber(text: string, variable: string): number {
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!isValidPort(value)) throw new ConfigError(`${variable} must be a port number from 1 to 65535; got ${JSON.stringify(text)}`, variable);
+  return value;
+}
+
+/** `9090`, or `web=9090,api=9091`. */
+function fallbackPortFromEnv(text: string): number | Record<string, number> {
+  const variable = optionVariables.fallbackPort;
+  if (!text.includes('=')) return portNumber(text, variable);
+  const ports: Record<string, number> = Object.create(null) as Record<string, number>;
+  for (const entry of text.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const [service, port, ...rest] = entry.split('=').map((p) => p.trim());
+    if (!service || port === undefined || rest.length > 0) {
+      throw new ConfigError(`${variable} must be a port, or service=port pairs separated by commas (web=9090,api=9091); got ${JSON.stringify(text)}`, variable);
+    }
+    ports[service] = portNumber(port, variable);
+  }
+  return ports;
+}
+
+/**
+ * Reads every `DNS_*` variable (see {@link optionVariables}); an empty variable counts as unset.
+ * A bad value is `ERR_CONFIG` naming the variable and the value.
+ */
 export function optionsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): DnsProviderOptions {
   const options: DnsProviderOptions = {};
-  const servers = env.DNS_SERVER?.trim();
-  if (servers) options.servers = servers.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const port = env.DNS_PORT?.trim();
-  if (port) {
-    const value = Number(port);
-    if (!isValidPort(value)) throw new ConfigError(`DNS_PORT must be a port number from 1 to 65535; got ${JSON.stringify(port)}`, 'DNS_PORT');
-    options.port = value;
+  const read = (key: keyof typeof optionVariables) => {
+    const value = env[optionVariables[key]]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const servers = read('servers');
+  if (servers !== undefined) options.servers = servers.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const port = read('port');
+  if (port !== undefined) options.port = portNumber(port, optionVariables.port);
+  options.domain = read('domain');
+  for (const key of ['refreshTtl', 'minRefresh', 'timeout'] as const) {
+    const value = read(key);
+    if (value === undefined) continue;
+    parseDuration(value, optionVariables[key]);
+    options[key] = value;
   }
-  const domain = env.DNS_DOMAIN?.trim();
-  if (domain) options.domain = domain;
-  const refresh = env.DNS_REFRESH_TTL?.trim();
-  if (refresh) {
-    parseDuration(refresh, 'DNS_REFRESH_TTL');
-    options.refreshTtl = refresh;
+  options.srvName = read('srvName');
+  options.protocol = read('protocol');
+  options.tag = read('tag');
+  options.hostName = read('hostName');
+  const fallback = read('fallbackPort');
+  if (fallback !== undefined) options.fallbackPort = fallbackPortFromEnv(fallback);
+  const priorities = read('priorities');
+  if (priorities !== undefined) {
+    if (priorities !== 'lowest' && priorities !== 'all') {
+      throw new ConfigError(`${optionVariables.priorities} must be "lowest" or "all"; got ${JSON.stringify(priorities)}`, optionVariables.priorities);
+    }
+    options.priorities = priorities;
   }
+  for (const key of Object.keys(options) as (keyof DnsProviderOptions)[]) if (options[key] === undefined) delete options[key];
   return options;
+}
+
+/**
+ * The options a provider runs with: the environment's `DNS_*` variables, each overridden by a
+ * defined option (an option set to `undefined` does not hide its variable). An unknown key is
+ * `ERR_CONFIG` naming it and the nearest known key.
+ */
+export function mergeOptions(options: unknown, env: Readonly<Record<string, string | undefined>> = process.env): DnsProviderOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConfigError(`dns options must be an object; got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`, 'dns');
+  }
+  assertKnownKeys(options, knownKeys, 'dns');
+  const merged: Record<string, unknown> = { ...optionsFromEnv(env) };
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) merged[key] = value;
+  return merged as DnsProviderOptions;
 }
 
 /** Parses `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address. */
@@ -96,47 +181,57 @@ function template(text: string, what: string, tag: string | undefined, protocol:
     text.replaceAll('{service}', service).replaceAll('{proto}', protocol).replaceAll('{tag}', tag ?? '').replaceAll('{domain}', domain);
 }
 
+/** A duration option in ms, through core's parseDuration (which rejects anything a timer cannot hold, above 2³¹−1 ms). */
 function duration(value: Duration | undefined, fallback: number, what: string, min = 0): number {
   const ms = value === undefined ? fallback : parseDuration(value, what);
   if (ms < min) throw new ConfigError(`${what} must be at least ${min} ms; got ${JSON.stringify(value)}`, what);
   return ms;
 }
 
+function text(value: unknown, what: string): string | undefined {
+  if (value === undefined || typeof value === 'string') return value;
+  throw new ConfigError(`${what} must be a string; got ${typeof value}`, what);
+}
+
 export function resolveSettings(options: DnsProviderOptions): DnsSettings {
   const port = options.port ?? 53;
   if (!isValidPort(port)) throw new ConfigError(`port must be a port number from 1 to 65535; got ${JSON.stringify(port)}`, 'DNS_PORT');
   const given = typeof options.servers === 'string' ? options.servers.split(',') : options.servers;
-  const servers = (given ?? getServers()).filter((s) => s.trim() !== '').map((s) => parseServer(s, port));
+  if (given !== undefined && !Array.isArray(given)) throw new ConfigError('servers must be a string or an array of strings', 'DNS_SERVER');
+  const servers = (given ?? getServers()).filter((s) => text(s, 'DNS_SERVER')!.trim() !== '').map((s) => parseServer(s, port));
   if (servers.length === 0) throw new ConfigError('no DNS server is configured and the system names none: set DNS_SERVER (e.g. 127.0.0.1:8600)', 'DNS_SERVER');
 
-  const domain = (options.domain ?? 'service.consul').replace(/^\.+|\.+$/g, '');
+  const domain = (text(options.domain, 'DNS_DOMAIN') ?? 'service.consul').replace(/^\.+|\.+$/g, '');
   if (domain !== '' && !isValidAddress(domain)) throw new ConfigError(`DNS_DOMAIN must be a domain name; got ${JSON.stringify(options.domain)}`, 'DNS_DOMAIN');
   const refreshMaxMs = duration(options.refreshTtl, 30_000, 'DNS_REFRESH_TTL', 1);
-  const refreshMinMs = Math.min(duration(options.minRefresh, 1_000, 'minRefresh', 1), refreshMaxMs);
-  const timeoutMs = duration(options.timeout, 2_000, 'timeout', 1);
+  const refreshMinMs = Math.min(duration(options.minRefresh, 1_000, 'DNS_MIN_REFRESH', 1), refreshMaxMs);
+  const timeoutMs = duration(options.timeout, 2_000, 'DNS_TIMEOUT', 1);
 
-  const { tag } = options;
-  const protocol = options.protocol ?? 'tcp';
+  const tag = text(options.tag, 'DNS_TAG');
+  const protocol = text(options.protocol, 'DNS_PROTOCOL') ?? 'tcp';
   const suffix = domain === '' ? '' : `.${domain}`;
   const srv = options.srvName ?? 'consul';
   let srvName: (service: string) => string;
   if (typeof srv === 'function') srvName = srv;
   else if (srv === 'consul') srvName = (service) => `${tag === undefined ? '' : `${tag}.`}${service}${suffix}`;
   else if (srv === 'rfc2782') srvName = (service) => `_${service}._${tag ?? protocol}${suffix}`;
-  else srvName = template(srv, 'srvName', tag, protocol, domain);
+  else srvName = template(text(srv, 'DNS_SRV_NAME')!, 'DNS_SRV_NAME', tag, protocol, domain);
   const host = options.hostName;
   const hostName =
-    host === undefined ? (service: string) => `${service}${suffix}` : typeof host === 'function' ? host : template(host, 'hostName', tag, protocol, domain);
+    host === undefined
+      ? (service: string) => `${service}${suffix}`
+      : typeof host === 'function'
+        ? host
+        : template(text(host, 'DNS_HOST_NAME')!, 'DNS_HOST_NAME', tag, protocol, domain);
 
   const fallback = options.fallbackPort;
   for (const [service, value] of typeof fallback === 'object' ? Object.entries(fallback) : fallback === undefined ? [] : [['*', fallback] as const]) {
-    if (!isValidPort(value)) throw new ConfigError(`fallbackPort${service === '*' ? '' : `.${service}`} must be a port number from 1 to 65535; got ${JSON.stringify(value)}`, 'fallbackPort');
+    if (!isValidPort(value)) throw new ConfigError(`fallbackPort${service === '*' ? '' : `.${service}`} must be a port number from 1 to 65535; got ${JSON.stringify(value)}`, 'DNS_FALLBACK_PORT');
   }
-  const fallbackPort = (service: string) => (typeof fallback === 'object' ? fallback[service] : fallback);
+  const fallbackPort = (service: string) => (typeof fallback === 'object' ? (Object.hasOwn(fallback, service) ? fallback[service] : undefined) : fallback);
 
   const priorities = options.priorities ?? 'lowest';
-  if (priorities !== 'lowest' && priorities !== 'all') throw new ConfigError(`priorities must be "lowest" or "all"; got ${JSON.stringify(priorities)}`, 'priorities');
+  if (priorities !== 'lowest' && priorities !== 'all') throw new ConfigError(`priorities must be "lowest" or "all"; got ${JSON.stringify(priorities)}`, 'DNS_PRIORITIES');
 
   return { servers, domain, refreshMaxMs, refreshMinMs, timeoutMs, srvName, hostName, fallbackPort, priorities };
 }
-

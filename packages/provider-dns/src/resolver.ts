@@ -1,5 +1,5 @@
-import { AbortedError, ClosedError, ProviderUnavailableError } from '@disco/core';
 import { Packet } from 'dns2';
+import { lookupFailed, stopped, type ServerFailure } from './errors.js';
 import { query, QueryError, serverLabel, type NameServer } from './transport.js';
 
 const rcodeNames = new Map<number, string>(Object.entries(Packet.RCODE).map(([name, code]) => [code, name]));
@@ -7,7 +7,8 @@ const rcodeNames = new Map<number, string>(Object.entries(Packet.RCODE).map(([na
 /**
  * Asks a list of name servers in turn: the one that answered last goes first, and the next
  * one is tried when a server times out, sends garbage, or answers anything but NOERROR or
- * NXDOMAIN (SERVFAIL, REFUSED, ...). NXDOMAIN is an answer, not a failure.
+ * NXDOMAIN (SERVFAIL, REFUSED, ...). NXDOMAIN is an answer, not a failure. When every server
+ * fails, rejects with the classification of errors.ts.
  */
 export class Resolver {
   readonly servers: readonly NameServer[];
@@ -23,7 +24,7 @@ export class Resolver {
 
   async resolve(name: string, type: 'SRV' | 'A' | 'AAAA', signal?: AbortSignal): Promise<Packet> {
     const combined = signal ? AbortSignal.any([this.#closing, signal]) : this.#closing;
-    const failures: string[] = [];
+    const failures: ServerFailure[] = [];
     for (let i = 0; i < this.servers.length; i++) {
       const index = (this.#preferred + i) % this.servers.length;
       const server = this.servers[index]!;
@@ -34,15 +35,16 @@ export class Resolver {
           this.#preferred = index;
           return answer;
         }
-        failures.push(`${serverLabel(server)} answered ${rcodeNames.get(rcode) ?? `rcode ${rcode}`}`);
+        failures.push({
+          kind: rcode === Packet.RCODE.REFUSED ? 'refused' : 'rcode',
+          text: `${serverLabel(server)} answered ${rcodeNames.get(rcode) ?? `rcode ${rcode}`}`,
+        });
       } catch (error) {
-        if (error instanceof QueryError && error.kind === 'aborted') {
-          if (this.#closing.aborted) throw new ClosedError('dns provider');
-          throw new AbortedError(`DNS ${type} lookup of ${name}`, { cause: signal?.reason });
-        }
-        failures.push(`${serverLabel(server)}: ${(error as Error).message}`);
+        if (error instanceof QueryError && error.kind === 'aborted') throw stopped(this.#closing, `DNS ${type} lookup of ${name}`, signal?.reason);
+        const kind = error instanceof QueryError ? error.kind : 'network';
+        failures.push({ kind: kind === 'aborted' ? 'network' : kind, text: `${serverLabel(server)}: ${(error as Error).message}` });
       }
     }
-    throw new ProviderUnavailableError('dns', `${type} lookup of ${name} failed on every DNS server (${failures.join('; ')})`);
+    throw lookupFailed(`${type} lookup of ${name}`, failures, this.#timeoutMs);
   }
 }

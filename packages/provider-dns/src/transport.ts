@@ -27,12 +27,26 @@ export function serverLabel(server: NameServer): string {
   return isIP(server.host) === 6 ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
 }
 
-function buildQuery(name: string, type: keyof typeof Packet.TYPE): Packet {
+/**
+ * The UDP payload size advertised in every query's EDNS0 OPT record (RFC 6891): DNS Flag Day
+ * 2020's 1232 bytes, which fits an IPv6 packet on a 1280-byte MTU without fragmentation.
+ * Without EDNS0 a server cuts UDP answers at 512 bytes and every larger answer costs a TCP
+ * connection as well.
+ */
+export const ednsUdpPayloadSize = 1232;
+
+function buildQuery(name: string, type: keyof typeof Packet.TYPE, edns: boolean): Packet {
   const query = new Packet();
   query.header.id = Packet.uuid();
   query.header.rd = 1;
   query.questions.push({ name, type: Packet.TYPE[type], class: Packet.CLASS.IN } as Question);
+  if (edns) query.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: ednsUdpPayloadSize }));
   return query;
+}
+
+/** RFC 6891 §7: a server that answers FORMERR without an OPT record does not speak EDNS0; ask it again without. */
+function rejectsEdns(answer: Packet): boolean {
+  return answer.header.rcode === Packet.RCODE.FORMERR && !answer.additionals.some((r) => r.type === Packet.TYPE.EDNS);
 }
 
 /** Decodes an answer and checks it answers this query; a mismatch is garbage, not an answer. */
@@ -132,15 +146,22 @@ function queryTcp(server: NameServer, query: Packet, options: QueryOptions): Pro
 }
 
 /**
- * Asks one server one question: over UDP, and again over TCP when the UDP answer was
- * truncated (RFC 1035 4.2.1, RFC 7766). Rejects with a {@link QueryError}.
+ * Asks one server one question: over UDP with EDNS0 (a {@link ednsUdpPayloadSize}-byte
+ * payload; again without EDNS0 if the server answers FORMERR without an OPT record), and
+ * again over TCP when the UDP answer was still truncated (RFC 1035 4.2.1, RFC 7766). Rejects
+ * with a {@link QueryError}.
  *
  * dns2's UDPClient/TCPClient are not used for the exchange itself because neither takes an
  * AbortSignal and the TCP client has no timeout: closing the provider must leave no socket.
  * dns2's Packet does all encoding and decoding.
  */
 export async function query(server: NameServer, name: string, type: 'SRV' | 'A' | 'AAAA', options: QueryOptions): Promise<Packet> {
-  const udp = await queryUdp(server, buildQuery(name, type), options);
+  let edns = true;
+  let udp = await queryUdp(server, buildQuery(name, type, edns), options);
+  if (rejectsEdns(udp)) {
+    edns = false;
+    udp = await queryUdp(server, buildQuery(name, type, edns), options);
+  }
   if (!udp.header.tc) return udp;
-  return queryTcp(server, buildQuery(name, type), options);
+  return queryTcp(server, buildQuery(name, type, edns), options);
 }

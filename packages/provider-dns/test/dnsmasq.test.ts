@@ -1,6 +1,9 @@
 // Against a real dnsmasq (Debian's dnsmasq-base) on a loopback high port.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
 import { createDiscovery, type Instance, type ProviderEvent, type WatchEvent } from '@disco/core';
 import { Dnsmasq, waitFor, type DnsmasqRecords } from '@disco/testing';
+import { TCPClient, UDPClient } from 'dns2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DnsProvider, PRIORITY_KEY, srvBalancer, type DnsProviderOptions } from '../src/index.js';
 
@@ -144,6 +147,42 @@ describe('dns provider against dnsmasq', () => {
     }
   });
 
+  it('an answer between 512 and 1232 bytes comes over UDP with EDNS0, complete, without a TCP connection (issue 11, defect 6)', async () => {
+    const count = 24;
+    const big: DnsmasqRecords = {
+      srv: Array.from({ length: count }, (_, i) => ({ name: '_big._tcp.disco.test', target: `host-${i}.disco.test`, port: 9000 + i, priority: 1, weight: 1 })),
+      hosts: Array.from({ length: count }, (_, i) => ({ name: `host-${i}.disco.test`, addresses: [`10.2.0.${i + 1}`] })),
+    };
+    await dnsmasq.setRecords(big);
+    // The answer is over 512 bytes: without EDNS0, dnsmasq truncates it (TC) ...
+    const plain = await UDPClient({ dns: dnsmasq.host, port: dnsmasq.port, retryOverTCP: false })('_big._tcp.disco.test', 'SRV');
+    expect(plain.header.tc).toBe(1);
+    // ... and within 1232 bytes with it (measured over TCP, where nothing is cut).
+    const full = await TCPClient({ dns: dnsmasq.host, port: dnsmasq.port })('_big._tcp.disco.test', 'SRV');
+    const size = full.toBuffer().length;
+    expect(size).toBeGreaterThan(512);
+    expect(size).toBeLessThanOrEqual(1232);
+
+    const connections: number[] = [];
+    const onSocket = ({ socket }: { socket: Socket }) => socket.once('connect', () => connections.push(socket.remotePort!));
+    subscribe('net.client.socket', onSocket as (message: unknown) => void);
+    try {
+      const provider = make();
+      const instances = await provider.discover('big');
+      expect(instances).toHaveLength(count);
+      expect(instances.find((i) => i.port === 9023)).toMatchObject({ address: '10.2.0.24', id: 'host-23.disco.test:9023' });
+      // A watch refreshes the same way: every poll one UDP exchange.
+      const events: WatchEvent[] = [];
+      const stop = provider.watch('big', (e) => events.push(e));
+      await waitFor(() => events.length === 1, { what: 'the watch snapshot' });
+      stop();
+      expect((events[0] as { instances: Instance[] }).instances).toHaveLength(count);
+    } finally {
+      unsubscribe('net.client.socket', onSocket as (message: unknown) => void);
+    }
+    expect(connections.filter((port) => port === dnsmasq.port)).toEqual([]);
+  });
+
   it('keeps the last snapshot while the server is down (error event), and recovers when it is back', async () => {
     const provider = make({ refreshTtl: 1_000, minRefresh: 200, timeout: 300 });
     const discovery = createDiscovery({ provider });
@@ -157,7 +196,7 @@ describe('dns provider against dnsmasq', () => {
       await waitFor(() => events.length === 1, { what: 'the first snapshot' });
       await dnsmasq.stop();
       await waitFor(() => events.length === 2, { timeoutMs: 5_000, what: 'the error event' });
-      expect(events[1]).toEqual({ error: expect.objectContaining({ code: 'ERR_PROVIDER_UNAVAILABLE', message: expect.stringMatching(/timed out/) }) });
+      expect(events[1]).toEqual({ error: expect.objectContaining({ code: 'ERR_TIMEOUT', retryable: true, message: expect.stringMatching(/timed out/) }) });
       await waitFor(() => errors.length > 0, { timeoutMs: 5_000, what: 'the Discovery error event' });
       // Still served: the last good snapshot.
       expect(handle.instances.map((i) => i.id)).toEqual(['a.disco.test:8080', 'b.disco.test:8081', 'c.disco.test:8082']);

@@ -34,15 +34,41 @@ describe('dns provider against a scriptable DNS server', () => {
     await Promise.all([primary?.stop(), secondary?.stop()]);
   });
 
-  it('retries a truncated UDP answer over TCP and gets every record', async () => {
+  it('retries an answer truncated even at the EDNS0 payload size over TCP and gets every record', async () => {
+    // 80 SRV records and their addresses: far beyond 1232 bytes.
     primary.zone = [
-      ...Array.from({ length: 30 }, (_, i) => srv('_big._tcp.disco.test', `h${i}.disco.test`, 9000 + i, { weight: 1 })),
-      ...Array.from({ length: 30 }, (_, i) => a(`h${i}.disco.test`, `10.1.0.${i + 1}`)),
+      ...Array.from({ length: 80 }, (_, i) => srv('_big._tcp.disco.test', `h${i}.disco.test`, 9000 + i, { weight: 1 })),
+      ...Array.from({ length: 80 }, (_, i) => a(`h${i}.disco.test`, `10.1.0.${i + 1}`)),
     ];
     const instances = await make().discover('big');
-    expect(instances).toHaveLength(30);
+    expect(instances).toHaveLength(80);
     expect(instances.find((i) => i.port === 9007)?.address).toBe('10.1.0.8');
     expect(primary.queriesFor('_big._tcp.disco.test').map((q) => q.transport)).toEqual(['udp', 'tcp']);
+  });
+
+  it('every query advertises a 1232-byte UDP payload in an EDNS0 OPT record', async () => {
+    primary.zone = [srv('_web._tcp.disco.test', 'v6.elsewhere.test', 8080), aaaa('v6.elsewhere.test', 'fd00::1')];
+    const advertised: (number | undefined)[] = [];
+    primary.script = (query, request) => {
+      advertised.push(request.additionals.find((r) => r.type === Packet.TYPE.EDNS)?.class);
+      // No additional section: the target's A and AAAA queries are asked too.
+      return query.type === 'SRV' ? { answers: primary.zone.filter((r) => r.type === Packet.TYPE.SRV) } : undefined;
+    };
+    expect(await make().discover('web')).toHaveLength(1);
+    expect(advertised).toEqual([1232, 1232, 1232]);
+  });
+
+  it('asks again without EDNS0 a server that answers FORMERR without an OPT record (RFC 6891 §7)', async () => {
+    primary.zone = [srv('_web._tcp.disco.test', 'a.disco.test', 8080), a('a.disco.test', '10.0.0.1')];
+    let withOpt = 0;
+    primary.script = (_query, request) => {
+      if (!request.additionals.some((r) => r.type === Packet.TYPE.EDNS)) return undefined;
+      withOpt++;
+      return { rcode: Packet.RCODE.FORMERR };
+    };
+    expect((await make().discover('web')).map((i) => i.address)).toEqual(['10.0.0.1']);
+    expect(withOpt).toBe(1);
+    expect(primary.queriesFor('_web._tcp.disco.test').map((q) => q.transport)).toEqual(['udp', 'udp']);
   });
 
   it('NXDOMAIN means no instances, not an error', async () => {
@@ -59,11 +85,11 @@ describe('dns provider against a scriptable DNS server', () => {
     expect((error as Error).message).toContain(`${primary.address} answered SERVFAIL`);
   });
 
-  it('a server that never answers is a timeout error', async () => {
+  it('a server that never answers is a timeout error (ERR_TIMEOUT, retryable)', async () => {
     primary.script = () => 'drop';
     const started = Date.now();
     const error = await make({ timeout: 200 }).discover('web').catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'ERR_PROVIDER_UNAVAILABLE' });
+    expect(error).toMatchObject({ code: 'ERR_TIMEOUT', retryable: true });
     expect((error as Error).message).toMatch(/timed out after 200 ms/);
     expect(Date.now() - started).toBeLessThan(2_000);
   });
@@ -86,7 +112,7 @@ describe('dns provider against a scriptable DNS server', () => {
 
     primary.script = () => Buffer.from('certainly not a DNS message');
     const stray = await make({ timeout: 200 }).discover('web').catch((e: unknown) => e);
-    expect(stray).toMatchObject({ code: 'ERR_PROVIDER_UNAVAILABLE' });
+    expect(stray).toMatchObject({ code: 'ERR_TIMEOUT' });
     expect((stray as Error).message).toMatch(/timed out after 200 ms \(ignored a packet that answers no query of ours\)/);
   });
 
@@ -168,6 +194,54 @@ describe('dns provider against a scriptable DNS server', () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'invalid-record', service: 'web', error: { code: 'ERR_INVALID_RECORD' } });
     expect(events[0]!.message).toMatch(/ghost\.disco\.test has no A or AAAA record/);
+  });
+
+  it('a target whose address lookup is REFUSED is skipped and reported once; the other targets are served (issue 11, defect 5)', async () => {
+    // An authoritative-only server (BIND with recursion no) refuses names outside its zones.
+    primary.zone = [
+      srv('_web._tcp.disco.test', 'a.disco.test', 8080, { ttl: 1 }),
+      srv('_web._tcp.disco.test', 'b.elsewhere.test', 8081, { ttl: 1 }),
+      a('a.disco.test', '10.0.0.1', 1),
+    ];
+    primary.script = (query) => {
+      if (query.type === 'SRV') return { answers: primary.zone.filter((r) => r.type === Packet.TYPE.SRV) };
+      if (query.name === 'b.elsewhere.test' && query.type === 'A') return { rcode: Packet.RCODE.REFUSED };
+      return undefined;
+    };
+    const provider = make({ minRefresh: 50, refreshTtl: 50 });
+    const events: ProviderEvent[] = [];
+    provider.onEvent((e) => events.push(e));
+    expect((await provider.discover('web')).map((i) => i.id)).toEqual(['a.disco.test:8080']);
+    const watchEvents: WatchEvent[] = [];
+    const stop = provider.watch('web', (e) => watchEvents.push(e));
+    await waitFor(() => primary.queriesFor('_web._tcp.disco.test').length >= 4, { what: 'several polls' });
+    stop();
+    expect(watchEvents).toEqual([{ instances: [expect.objectContaining({ id: 'a.disco.test:8080', address: '10.0.0.1' })] }]);
+    // Once from the discover, once from the watch's engine: never once per poll.
+    expect(events).toHaveLength(2);
+    expect(events[1]!.message).toBe(events[0]!.message);
+    expect(events[0]).toMatchObject({ type: 'invalid-record', service: 'web', error: { code: 'ERR_INVALID_RECORD' } });
+    expect(events[0]!.message).toMatch(/address lookup of target b\.elsewhere\.test failed: .*answered REFUSED/);
+  });
+
+  it('a target lookup that times out while no target is usable is an outage: the watch keeps its last snapshot', async () => {
+    primary.zone = [srv('_web._tcp.disco.test', 'a.disco.test', 8080, { ttl: 0 }), a('a.disco.test', '10.0.0.1', 0)];
+    primary.script = (query) => (query.type === 'SRV' ? { answers: primary.zone.filter((r) => r.type === Packet.TYPE.SRV) } : undefined);
+    const provider = make({ minRefresh: 30, refreshTtl: 100, timeout: 100 });
+    const events: WatchEvent[] = [];
+    const stop = provider.watch('web', (e) => events.push(e));
+    try {
+      await waitFor(() => events.length === 1, { what: 'the first snapshot' });
+      primary.script = (query) => (query.type === 'SRV' ? { answers: primary.zone.filter((r) => r.type === Packet.TYPE.SRV) } : 'drop');
+      await waitFor(() => events.length === 2, { what: 'the error' });
+      expect(events[1]).toMatchObject({ error: { code: 'ERR_TIMEOUT' } });
+      expect(events.some((e) => 'instances' in e && e.instances.length === 0)).toBe(false);
+      primary.script = (query) => (query.type === 'SRV' ? { answers: primary.zone.filter((r) => r.type === Packet.TYPE.SRV) } : undefined);
+      await waitFor(() => events.length === 3, { what: 'the recovery' });
+      expect(events[2]).toEqual(events[0]);
+    } finally {
+      stop();
+    }
   });
 
   it('an SRV record with broken RDATA is skipped and reported; the rest of the answer is used', async () => {
