@@ -1,6 +1,7 @@
 import { abortable, delay, throwIfAborted } from './abort.js';
 import { createBalancer, type BalancerSpec, type PickContext } from './balancer.js';
 import { roundRobin } from './balancers/round-robin.js';
+import { describeValue } from './describe-value.js';
 import { parseDuration, type Duration } from './duration.js';
 import { ClosedError, ConfigError, NoInstancesError, TimeoutError, type DiscoveryError } from './errors.js';
 import { sourceFromProvider } from './provider/provider-source.js';
@@ -113,7 +114,7 @@ export class Discovery implements AsyncDisposable {
     const onListenerError = (error: unknown) => this.#logger.error({ err: error }, 'disco: an event listener threw');
     this.#events = { error: new Listeners(onListenerError), provider: new Listeners(onListenerError), health: new Listeners(onListenerError) };
     this.#ttlMs = parseDuration(config.cacheTtl ?? '10s', 'cacheTtl');
-    this.#maxStaleMs = config.maxStale === undefined ? Infinity : parseDuration(config.maxStale, 'maxStale');
+    this.#maxStaleMs = parseDuration(config.maxStale ?? Infinity, 'maxStale', { unlimited: true });
     if (config.serviceName !== undefined) validateServiceName(config.serviceName);
     if (config.provider !== undefined && typeof config.provider !== 'string' && typeof config.provider?.discover !== 'function') {
       throw new ConfigError('provider must be a provider object or one of: static, etcd, consul, kubernetes, k8s, dns', 'provider');
@@ -142,9 +143,7 @@ export class Discovery implements AsyncDisposable {
    */
   async register(service: Service, options: OperationOptions = {}): Promise<void> {
     this.#assertOpen();
-    const given: unknown = service;
-    const input = this.#config.serviceName !== undefined && typeof given === 'object' && given !== null && !Array.isArray(given) && (given as Partial<Service>).name === undefined ? { ...service, name: this.#config.serviceName } : service;
-    const valid = validateService(input);
+    const valid = validateService(service, { name: this.#config.serviceName });
     throwIfAborted(options.signal, 'register');
     const provider = await this.#getProvider();
     const previous = this.#registrations.get(valid.id);
@@ -177,10 +176,10 @@ export class Discovery implements AsyncDisposable {
     this.#assertOpen();
     assertHealthStatus(status, 'heartbeat');
     const registration = this.#registrations.get(serviceId);
-    if (registration?.service.health?.ttl === undefined) throw new ConfigError(`heartbeat: "${serviceId}" is not a registration of this process with a ttl check`, 'serviceId');
+    if (registration?.service.health?.ttl === undefined) throw new ConfigError(`heartbeat: ${describeValue(serviceId)} is not a registration of this process with a ttl check`, 'serviceId');
     if (registration.agent) return registration.agent.heartbeat(status);
     const provider = await this.#getProvider();
-    if (!provider.heartbeat) throw new ConfigError(`heartbeat: "${serviceId}" has no ttl check running: local health checks are off (healthCheck: false) and ${provider.name} runs none`, 'healthCheck');
+    if (!provider.heartbeat) throw new ConfigError(`heartbeat: ${describeValue(serviceId)} has no ttl check running: local health checks are off (healthCheck: false) and ${provider.name} runs none`, 'healthCheck');
     await provider.heartbeat(serviceId, status);
   }
 

@@ -12,8 +12,11 @@ export class RoundRobinBalancer implements Balancer {
   pick(instances: readonly Instance[]): Instance | undefined {
     const n = instances.length;
     if (n === 0) return undefined;
-    if (this.#next >= n) this.#next %= n;
-    return instances[this.#next++];
+    // One read and one write of the field: pick() is the hot path.
+    let next = this.#next;
+    if (next >= n) next %= n;
+    this.#next = next + 1;
+    return instances[next];
   }
 }
 

@@ -1,5 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile as readFileCallback, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { describeValue } from '../describe-value.js';
 import { ConfigError, InvalidRecordError } from '../errors.js';
@@ -88,7 +87,8 @@ export class StaticFile {
     if (this.#closed) return;
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      // The callback form: node:fs/promises would cost every importer of core its load time.
+      text = await new Promise<string>((resolve, reject) => readFileCallback(this.path, 'utf8', (error, data) => (error ? reject(error) : resolve(data))));
     } catch (error) {
       if (!this.#closed) this.#fail(new InvalidRecordError(this.path, `cannot read: ${(error as Error).message}; keeping the last good content`, { cause: error }));
       return;
