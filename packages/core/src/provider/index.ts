@@ -16,3 +16,4 @@ export { abortable, delay, throwIfAborted } from '../abort.js';
 export { toDiscoveryError } from '../to-discovery-error.js';
 export { parseHostPort } from '../validate.js';
 export { assertKnownKeys, nearestKey } from './options-check.js';
+export { readPem, type PemSource } from './pem.js';

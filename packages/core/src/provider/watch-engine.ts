@@ -147,7 +147,11 @@ export class WatchEngine {
       queueMicrotask(() => {
         if (!this.#subscribers.has(subscriber) || subscriber.last !== undefined) return;
         if (this.#snapshot) this.#deliver(subscriber);
-        if (this.#stale) this.#call(subscriber, { error: this.#stale });
+        if (this.#stale) {
+          // Like every subscriber told of the outage: the recovery must reach it, even unchanged.
+          subscriber.last = undefined;
+          this.#call(subscriber, { error: this.#stale });
+        }
       });
     }
     return () => {
