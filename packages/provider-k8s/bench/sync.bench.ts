@@ -38,7 +38,7 @@ try {
     raw.push(performance.now() - t);
     if (body.items.reduce((n, s) => n + s.endpoints.length, 0) !== slices * perSlice) throw new Error('baseline saw the wrong count');
 
-    const provider = kubernetesProvider({ kubeconfig }, {});
+    const provider = kubernetesProvider({ kubeconfig }, { env: {} });
     t = performance.now();
     await new Promise<void>((resolve) => {
       provider.watch(service, (event) => {
@@ -54,7 +54,7 @@ try {
   console.log(`  provider: watch() → first snapshot        ${fmt(median(synced)).padStart(10)}   ${syncRatio.toFixed(2)}× the baseline`);
 
   // --- 2. one change ---------------------------------------------------------------------
-  const provider = kubernetesProvider({ kubeconfig }, {});
+  const provider = kubernetesProvider({ kubeconfig }, { env: {} });
   let onSnapshot: ((instances: readonly Instance[]) => void) | undefined;
   provider.watch(service, (event) => {
     if ('instances' in event) onSnapshot?.(event.instances);

@@ -1,22 +1,30 @@
 import type { ProviderContext } from '@disco/core';
 import { loadKubeConfig } from './kube-config.js';
 import { KubernetesProvider } from './kubernetes-provider.js';
-import { resolveOptions, type KubernetesProviderOptions } from './options.js';
+import { resolveOptions, type KubernetesProviderContext, type KubernetesProviderOptions } from './options.js';
 
 export { KubernetesProvider } from './kubernetes-provider.js';
-export { optionsFromEnv, type AddressType, type KubernetesProviderOptions, type Mode } from './options.js';
+export { KubernetesSource, type KubernetesSourceHooks, type KubernetesSourceOptions } from './kubernetes-source.js';
+export { environmentVariables, optionsFromEnv, type AddressType, type KubernetesProviderContext, type KubernetesProviderOptions, type Mode } from './options.js';
+
+declare module '@disco/core' {
+  interface ProviderOptionsMap {
+    kubernetes: KubernetesProviderOptions;
+  }
+}
 
 /**
- * A Kubernetes provider. Options by object win over the environment (K8S_NAMESPACE,
- * K8S_LABEL_SELECTOR, K8S_IN_CLUSTER, KUBECONFIG, K8S_CONTEXT, K8S_PORT).
+ * A Kubernetes provider. Reads K8S_* and KUBECONFIG from `context.env` (default
+ * `process.env`); a defined option wins over its variable, an option given as `undefined`
+ * does not hide it, and an unknown option key is ERR_CONFIG naming the nearest known one.
  */
-export function kubernetesProvider(options: KubernetesProviderOptions = {}, env: Readonly<Record<string, string | undefined>> = process.env): KubernetesProvider {
-  const resolved = resolveOptions(options, env);
+export function kubernetesProvider(options: KubernetesProviderOptions = {}, context: KubernetesProviderContext = {}): KubernetesProvider {
+  const env = context.env ?? process.env;
+  const resolved = resolveOptions(options, env, context.logger);
   return new KubernetesProvider(resolved, loadKubeConfig(resolved, env));
 }
 
 /** What `createDiscovery({ provider: 'kubernetes' })` (or `'k8s'`) calls. */
 export function createProvider(options: unknown, context: ProviderContext): KubernetesProvider {
-  const given = (options ?? {}) as KubernetesProviderOptions;
-  return kubernetesProvider({ logger: context.logger, ...given }, context.env);
+  return kubernetesProvider((options ?? {}) as KubernetesProviderOptions, context);
 }

@@ -14,6 +14,8 @@ export interface LoadedKubeConfig {
   readonly secrets: readonly string[];
   /** Where it came from, for messages (never a secret). */
   readonly source: string;
+  /** The variable that names these credentials, for ERR_CONFIG on 401/403: KUBECONFIG, or K8S_IN_CLUSTER. */
+  readonly credential: 'KUBECONFIG' | 'K8S_IN_CLUSTER';
 }
 
 function fromFiles(paths: string[]): KubeConfig {
@@ -41,6 +43,7 @@ function fromFiles(paths: string[]): KubeConfig {
 export function loadKubeConfig(options: ResolvedOptions, env: Readonly<Record<string, string | undefined>>): LoadedKubeConfig {
   let kubeConfig: KubeConfig;
   let source: string;
+  let credential: LoadedKubeConfig['credential'] = 'KUBECONFIG';
   const given = options.kubeconfig;
   const inPod = env.KUBERNETES_SERVICE_HOST !== undefined && existsSync(serviceAccountToken);
   if (given !== undefined && typeof given !== 'string') {
@@ -56,6 +59,7 @@ export function loadKubeConfig(options: ResolvedOptions, env: Readonly<Record<st
     kubeConfig = new KubeConfig();
     kubeConfig.loadFromCluster();
     source = 'the in-cluster service account';
+    credential = 'K8S_IN_CLUSTER';
   } else {
     const paths = (given ?? join(homedir(), '.kube', 'config')).split(delimiter).filter((p) => p !== '');
     const missing = paths.filter((p) => !existsSync(p));
@@ -82,5 +86,5 @@ export function loadKubeConfig(options: ResolvedOptions, env: Readonly<Record<st
   const user = kubeConfig.getCurrentUser();
   const namespace = options.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default';
   const secrets = [user?.token, user?.password, user?.keyData].filter((s): s is string => typeof s === 'string');
-  return { kubeConfig, namespace, secrets, source };
+  return { kubeConfig, namespace, secrets, source, credential };
 }

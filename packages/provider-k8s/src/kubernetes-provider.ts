@@ -1,12 +1,7 @@
 import {
   AbortedError,
   ClosedError,
-  createRedactor,
-  Listeners,
-  throwIfAborted,
   UnsupportedError,
-  WatchPool,
-  type DiscoveryError,
   type Instance,
   type OperationOptions,
   type Provider,
@@ -17,17 +12,16 @@ import {
   type Unsubscribe,
   type WatchListener,
 } from '@disco/core';
-
-import { apiError, isGone } from './api-error.js';
+import { createRedactor, Listeners, WatchHub, type ServiceSource } from '@disco/core/provider';
 import type { ObjectMapper } from './candidate.js';
 import { endpointSliceMapper } from './endpoint-slice-mapper.js';
+import type { ErrorContext } from './errors.js';
+import { KubeClients, type KubeItem } from './kube-api.js';
 import type { LoadedKubeConfig } from './kube-config.js';
-import { KubeClients, type KubeItem, type ListWatchSource } from './list-watch-source.js';
+import { KubernetesSource } from './kubernetes-source.js';
 import type { ResolvedOptions } from './options.js';
 import { podMapper } from './pod-mapper.js';
 import { selectorFor } from './selector.js';
-import { ServiceView } from './service-view.js';
-import { ServiceWatch, type ServiceWatchHooks } from './service-watch.js';
 
 const joinHint =
   'in Kubernetes a pod joins a Service through its labels (matching the Service selector) and leaves it by failing its readiness probe or being deleted';
@@ -35,8 +29,9 @@ const joinHint =
 /**
  * Discovery from the Kubernetes API: EndpointSlices of a Service (default) or pods picked by
  * a label selector, in one namespace. Read-only: Kubernetes itself decides membership.
+ * Each service is a {@link KubernetesSource} (list + watch); core's watch engine runs it.
  */
-export class KubernetesProvider implements Provider {
+export class KubernetesProvider implements Provider, AsyncDisposable {
   readonly name = 'kubernetes';
   /** Readiness probes run in the cluster, so no local health agent is needed. */
   readonly capabilities: ProviderCapabilities = Object.freeze({ register: false, watch: true, serverHealthChecks: true });
@@ -44,21 +39,39 @@ export class KubernetesProvider implements Provider {
   readonly namespace: string;
   readonly #options: ResolvedOptions;
   readonly #clients: KubeClients;
-  readonly #redact: (text: string) => string;
-  readonly #watches = new WatchPool<ServiceWatch>({
-    create: (name) => this.#startWatch(name),
-    subscribe: (watch, listener) => watch.subscribe(listener),
-    stop: (watch) => watch.stop(),
-  });
+  readonly #errors: ErrorContext;
   // A listener's failure is its own: the others still hear the event.
   readonly #events = new Listeners<ProviderEvent>(() => {});
+  readonly #hub: WatchHub;
   readonly #closing = new AbortController();
 
   constructor(options: ResolvedOptions, loaded: LoadedKubeConfig) {
     this.#options = options;
     this.namespace = loaded.namespace;
     this.#clients = new KubeClients(loaded.kubeConfig);
-    this.#redact = createRedactor(loaded.secrets);
+    this.#errors = { redact: createRedactor(loaded.secrets), credential: loaded.credential };
+    this.#hub = new WatchHub({
+      provider: this.name,
+      source: (name) => this.source(name),
+      emit: (event) => this.#events.emit(event),
+      logger: options.logger,
+      backoff: options.backoff,
+    });
+  }
+
+  /** The list + watch of one service, for core's watch engine. */
+  source(name: string): ServiceSource<string> {
+    const selector = selectorFor(this.#options.mode, name, this.#options.labelSelector);
+    const what = `${this.#options.mode === 'pods' ? 'pods' : 'EndpointSlices'} "${selector}" in namespace ${this.namespace}`;
+    const { pageSize, watchTimeoutMs, watchGraceMs } = this.#options;
+    return new KubernetesSource(this.#clients.api(this.#options.mode, this.namespace, selector), this.#mapper(name), this.#options, { pageSize, watchTimeoutMs, watchGraceMs }, {
+      emit: (event) => {
+        if (event.type !== 'invalid-record') this.#options.logger.info({ service: name, event: event.type }, `kubernetes: ${event.message}`);
+        this.#events.emit({ ...event, service: name });
+      },
+      errors: this.#errors,
+      what,
+    });
   }
 
   async register(_service?: Service, _options?: RegisterOptions): Promise<void> {
@@ -73,28 +86,21 @@ export class KubernetesProvider implements Provider {
 
   async discover(name: string, options: OperationOptions = {}): Promise<Instance[]> {
     this.#throwIfClosed();
-    const selector = selectorFor(this.#options.mode, name, this.#options.labelSelector);
-    throwIfAborted(options.signal, `discover("${name}")`);
-    const shared = this.#watches.get(name);
-    if (shared?.fresh) return [...shared.snapshot];
+    selectorFor(this.#options.mode, name, this.#options.labelSelector); // validates the name
     const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
-    const source = this.#clients.source(this.#options.mode, this.namespace, selector);
-    const view = new ServiceView<KubeItem>(this.#mapper(name), this.#options, (problem) => this.#events.emit({ type: 'invalid-record', message: problem.message, service: name, error: problem }));
     try {
-      view.replace(await this.#listAll(source, signal));
+      return await this.#hub.discover(name, signal);
     } catch (error) {
       this.#throwIfClosed();
       if (options.signal?.aborted) throw new AbortedError(`discover("${name}")`, { cause: options.signal.reason });
-      throw apiError(error, `listing ${this.#what(selector)}`, this.#redact);
+      throw error;
     }
-    return [...(view.snapshot ?? [])];
   }
 
   watch(name: string, listener: WatchListener, options: OperationOptions = {}): Unsubscribe {
     this.#throwIfClosed();
     selectorFor(this.#options.mode, name, this.#options.labelSelector); // validates the name
-    if (options.signal?.aborted) return () => {};
-    return this.#watches.watch(name, listener, options.signal);
+    return this.#hub.watch(name, listener, options.signal);
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
@@ -104,61 +110,21 @@ export class KubernetesProvider implements Provider {
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort();
-    const watchesStopped = this.#watches.close();
+    const stopped = this.#hub.close();
     this.#events.clear();
-    await watchesStopped;
+    await stopped;
   }
 
-  #startWatch(name: string): ServiceWatch {
-    const selector = selectorFor(this.#options.mode, name, this.#options.labelSelector);
-    const what = this.#what(selector);
-    const hooks: ServiceWatchHooks = {
-      problem: (problem) => this.#events.emit({ type: 'invalid-record', message: problem.message, service: name, error: problem }),
-      notice: (type, message) => {
-        this.#options.logger.info({ service: name, event: type }, `kubernetes: ${what}: ${message}`);
-        this.#events.emit({ type, message: `${what}: ${message}`, service: name });
-      },
-      toError: (error): DiscoveryError => {
-        const failure = apiError(error, `watching ${what}`, this.#redact);
-        this.#options.logger.warn({ service: name, err: failure }, failure.message);
-        return failure;
-      },
-    };
-    const { pageSize, watchTimeoutMs, watchGraceMs, backoff } = this.#options;
-    return new ServiceWatch(this.#clients.source(this.#options.mode, this.namespace, selector), this.#mapper(name), this.#options, { pageSize, watchTimeoutMs, watchGraceMs, backoff }, hooks);
-  }
-
-  async #listAll(source: ListWatchSource, signal: AbortSignal): Promise<KubeItem[]> {
-    for (let attempt = 0; ; attempt++) {
-      const items: KubeItem[] = [];
-      let next: string | undefined;
-      try {
-        do {
-          const page = await source.list({ continue: next, limit: this.#options.pageSize, signal });
-          items.push(...page.items);
-          next = page.continue;
-        } while (next !== undefined);
-        return items;
-      } catch (error) {
-        // An expired continue token: the list changed under us; start over once.
-        if (!isGone(error) || attempt > 0) throw error;
-      }
-    }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   #mapper(service: string): ObjectMapper<KubeItem> {
     const { port, addressType } = this.#options;
-    return this.#options.mode === 'pods'
-      ? (podMapper({ service, port, addressType }) as ObjectMapper<KubeItem>)
-      : (endpointSliceMapper({ service, port, addressType }) as ObjectMapper<KubeItem>);
-  }
-
-  #what(selector: string): string {
-    return `${this.#options.mode === 'pods' ? 'pods' : 'EndpointSlices'} "${selector}" in namespace ${this.namespace}`;
+    return this.#options.mode === 'pods' ? podMapper({ service, port, addressType }) : endpointSliceMapper({ service, port, addressType });
   }
 
   #throwIfClosed(): void {
     if (this.#closing.signal.aborted) throw new ClosedError('kubernetes provider');
   }
 }
-

@@ -1,15 +1,17 @@
-import { createInstance, InvalidRecordError, reconcile, type Instance } from '@disco/core';
+import { createInstance, InvalidRecordError, type Instance } from '@disco/core';
+import { reconcile } from '@disco/core/provider';
 import { isIPv4 } from 'node:net';
 import type { Candidate, MappedObject, ObjectMapper } from './candidate.js';
+import { describe, objectKey } from './fields.js';
+import type { KubeItem } from './kube-api.js';
 
 export interface Policy {
   readonly unready: 'exclude' | 'unhealthy';
   readonly terminating: 'exclude' | 'unhealthy' | 'fallback';
 }
 
-interface Named {
-  metadata?: { name?: string; resourceVersion?: string } | undefined;
-}
+const nameOf = (object: KubeItem): string => (typeof object.metadata?.name === 'string' ? object.metadata.name : '');
+const versionOf = (object: KubeItem): string | undefined => (typeof object.metadata?.resourceVersion === 'string' ? object.metadata.resourceVersion : undefined);
 
 interface Entry {
   readonly version: string | undefined;
@@ -23,14 +25,14 @@ interface Entry {
  * to core's `reconcile`, which keeps unchanged Instance objects and the snapshot itself when
  * nothing changed.
  */
-export class ServiceView<T extends Named> {
-  readonly #map: ObjectMapper<T>;
+export class ServiceView {
+  readonly #map: ObjectMapper<KubeItem>;
   readonly #policy: Policy;
   readonly #onProblem: (problem: InvalidRecordError) => void;
   #entries = new Map<string, Entry>();
   #snapshot: readonly Instance[] | undefined;
 
-  constructor(map: ObjectMapper<T>, policy: Policy, onProblem: (problem: InvalidRecordError) => void) {
+  constructor(map: ObjectMapper<KubeItem>, policy: Policy, onProblem: (problem: InvalidRecordError) => void) {
     this.#map = map;
     this.#policy = policy;
     this.#onProblem = onProblem;
@@ -42,13 +44,13 @@ export class ServiceView<T extends Named> {
   }
 
   /** After a full list. Returns true when the snapshot changed. */
-  replace(objects: readonly T[]): boolean {
+  replace(objects: readonly KubeItem[]): boolean {
     const previous = this.#entries;
     this.#entries = new Map();
     for (const object of objects) {
-      const name = object.metadata?.name ?? '';
+      const name = nameOf(object);
       const old = previous.get(name);
-      const version = object.metadata?.resourceVersion;
+      const version = versionOf(object);
       this.#entries.set(name, old && version !== undefined && old.version === version ? old : this.#mapOne(object));
     }
     return this.rebuild();
@@ -58,26 +60,25 @@ export class ServiceView<T extends Named> {
    * One watch event. Only records it: call `rebuild()` afterwards (once for a burst of events).
    * Returns false when the event changes nothing (a version already held, an unknown delete).
    */
-  apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T): boolean {
-    const name = object.metadata?.name ?? '';
+  apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeItem): boolean {
+    const name = nameOf(object);
     if (type === 'DELETED') return this.#entries.delete(name);
-    const version = object.metadata?.resourceVersion;
+    const version = versionOf(object);
     if (version !== undefined && this.#entries.get(name)?.version === version) return false;
     this.#entries.set(name, this.#mapOne(object));
     return true;
   }
 
-  #mapOne(object: T): Entry {
+  #mapOne(object: KubeItem): Entry {
     let mapped: MappedObject;
     try {
       mapped = this.#map(object);
     } catch (error) {
-      // A shape no mapper expects (a field of the wrong type): skip the object, say so.
-      const key = `${(object.metadata as { namespace?: string } | undefined)?.namespace ?? ''}/${object.metadata?.name ?? '?'}`;
-      mapped = { candidates: [], problems: [new InvalidRecordError(key, `could not be read: ${(error as Error)?.message ?? String(error)}`)] };
+      // A shape the mapper did not foresee: skip the object, say so (never a crash).
+      mapped = { candidates: [], problems: [new InvalidRecordError(objectKey(object), `could not be read: ${error instanceof Error ? error.message : describe(error)}`)] };
     }
     for (const problem of mapped.problems) this.#onProblem(problem);
-    return { version: object.metadata?.resourceVersion, mapped };
+    return { version: versionOf(object), mapped };
   }
 
   /** Merges every object's candidates under the policy; returns true when the snapshot changed. */

@@ -20,7 +20,7 @@ if (realKubeconfig) {
   describe('against the cluster named by KUBECONFIG', () => {
     const namespace = process.env.K8S_NAMESPACE ?? 'default';
     const backend = sliceBackend(loadKubeConfig(realKubeconfig), namespace);
-    describeProvider('kubernetes (real cluster)', () => kubernetesProvider({ ...fast, watchTimeout: '60s', kubeconfig: realKubeconfig, namespace }, {}), {
+    describeProvider('kubernetes (real cluster)', () => kubernetesProvider({ ...fast, watchTimeout: '60s', kubeconfig: realKubeconfig, namespace }, { env: {} }), {
       ...suite,
       backend,
       settleTimeoutMs: 15_000,

@@ -2,7 +2,7 @@
 // conformance backend that writes EndpointSlices through the Kubernetes API itself, so it
 // works the same against the double and against a real cluster.
 import { DiscoveryV1Api, KubeConfig, type V1EndpointSlice } from '@kubernetes/client-node';
-import type { ConformanceBackend } from '@disco/testing';
+import type { ConformanceBackend } from '@disco/testing/conformance';
 import { KubernetesApiDouble, makeTempDir, removeDir, type KubernetesApiDoubleOptions } from '@disco/testing';
 import type { Instance, Service } from '@disco/core';
 import { kubernetesProvider, type KubernetesProviderOptions } from '../src/index.js';
@@ -26,7 +26,7 @@ export async function startDouble(options: KubernetesApiDoubleOptions = {}): Pro
     double,
     kubeconfig,
     provider: (more = {}) => {
-      const provider = kubernetesProvider({ kubeconfig, ...fast, ...more }, {});
+      const provider = kubernetesProvider({ kubeconfig, ...fast, ...more }, { env: {} });
       providers.push(provider);
       return provider;
     },

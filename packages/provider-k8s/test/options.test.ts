@@ -43,7 +43,7 @@ describe('configuration', () => {
 
   it('names the variable and the value that are wrong', () => {
     expect(configError(() => optionsFromEnv({ K8S_IN_CLUSTER: 'maybe' })).message).toBe('K8S_IN_CLUSTER must be true or false; got "maybe"');
-    const ns = configError(() => kubernetesProvider({ kubeconfig: f.kubeconfig }, { K8S_NAMESPACE: 'Prod_1' }));
+    const ns = configError(() => kubernetesProvider({ kubeconfig: f.kubeconfig }, { env: { K8S_NAMESPACE: 'Prod_1' } }));
     expect(ns.variable).toBe('K8S_NAMESPACE');
     expect(ns.message).toMatch(/"Prod_1"/);
     expect(configError(() => kubernetesProvider({ kubeconfig: f.kubeconfig, port: 70_000 })).message).toMatch(/port must be a port name .* got 70000/);
@@ -54,9 +54,9 @@ describe('configuration', () => {
 
   it('says where it looked when there is no kubeconfig, and what to do', () => {
     const missing = join(dir, 'nope');
-    const error = configError(() => kubernetesProvider({}, { KUBECONFIG: missing }));
+    const error = configError(() => kubernetesProvider({}, { env: { KUBECONFIG: missing } }));
     expect(error.message).toBe(`no kubeconfig found at ${missing}: set KUBECONFIG (or the kubeconfig option), or K8S_IN_CLUSTER=true when running in a pod`);
-    const inCluster = configError(() => kubernetesProvider({ inCluster: true }, {}));
+    const inCluster = configError(() => kubernetesProvider({ inCluster: true }, { env: {} }));
     expect(inCluster.message).toMatch(/K8S_IN_CLUSTER is true but this process is not in a pod: KUBERNETES_SERVICE_HOST is unset/);
   });
 
@@ -65,14 +65,14 @@ describe('configuration', () => {
     const config = JSON.parse(f.double.kubeconfig()) as { contexts: { name: string; context: Record<string, string> }[] };
     config.contexts.push({ name: 'staging', context: { cluster: 'disco-double', user: 'disco-double', namespace: 'staging' } });
     await writeFile(path, JSON.stringify(config));
-    expect(kubernetesProvider({ kubeconfig: path }, {}).namespace).toBe('default');
-    const staging = kubernetesProvider({ kubeconfig: path, context: 'staging' }, {});
+    expect(kubernetesProvider({ kubeconfig: path }, { env: {} }).namespace).toBe('default');
+    const staging = kubernetesProvider({ kubeconfig: path, context: 'staging' }, { env: {} });
     expect(staging.namespace).toBe('staging');
-    expect(kubernetesProvider({ kubeconfig: path, context: 'staging', namespace: 'other' }, {}).namespace).toBe('other');
+    expect(kubernetesProvider({ kubeconfig: path, context: 'staging', namespace: 'other' }, { env: {} }).namespace).toBe('other');
     f.double.applyEndpointSlice({ name: 'ctx', service: 'ctx', namespace: 'staging', endpoints: [{ address: '10.30.0.1', pod: 'in-staging' }] });
     expect((await staging.discover('ctx')).map((i) => i.id)).toEqual(['in-staging']);
     await staging.close();
-    const error = configError(() => kubernetesProvider({ kubeconfig: path }, { K8S_CONTEXT: 'prod' }));
+    const error = configError(() => kubernetesProvider({ kubeconfig: path }, { env: { K8S_CONTEXT: 'prod' } }));
     expect(error.message).toBe(`context "prod" is not in kubeconfig ${path}; it has: disco-double, staging`);
   });
 
@@ -85,7 +85,7 @@ describe('configuration', () => {
     expect(provider.namespace).toBe('team-b');
     await provider.close();
     // An option passed as undefined does not hide the environment's value.
-    expect(kubernetesProvider({ kubeconfig: f.kubeconfig, namespace: undefined }, { K8S_NAMESPACE: 'team-c' }).namespace).toBe('team-c');
+    expect(kubernetesProvider({ kubeconfig: f.kubeconfig, namespace: undefined }, { env: { K8S_NAMESPACE: 'team-c' } }).namespace).toBe('team-c');
   });
 });
 

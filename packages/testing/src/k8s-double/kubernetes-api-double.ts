@@ -22,6 +22,21 @@ export interface KubernetesApiDoubleOptions {
   bookmarkIntervalMs?: number;
   /** Watch length when the client gives no timeoutSeconds. Default 1800 s, like the API server's minimum. */
   defaultWatchSeconds?: number;
+  /**
+   * Ends every watch cleanly this long after it started, before its timeoutSeconds and without
+   * the closing BOOKMARK: what a proxy or load balancer that cuts long requests short does.
+   * Default: never (watches run to their timeoutSeconds).
+   */
+  endWatchesAfterMs?: number;
+}
+
+/**
+ * What a scripted watch sends first, as raw events (any JSON, garbage included, written as
+ * they are): then it goes on as a normal watch (`then: 'continue'`) or ends cleanly (`'end'`).
+ */
+export interface WatchScript {
+  readonly events: readonly unknown[];
+  readonly then: 'continue' | 'end';
 }
 
 /** One request as the double saw it (for tests that measure who asked what, when). */
@@ -57,11 +72,17 @@ export class KubernetesApiDouble {
   readonly requests: KubeApiRequest[] = [];
   /** Called with each request before it is answered: lets a test act at an exact moment (e.g. compact between list pages). */
   onRequest: ((request: KubeApiRequest) => void) | undefined;
+  /**
+   * Scripts the start of each new watch (for hostile-input tests): return the raw events it
+   * sends first and whether it ends after them; undefined leaves that watch alone.
+   */
+  watchScript: ((request: KubeApiRequest) => WatchScript | undefined) | undefined;
   readonly #http: HttpDouble;
   readonly #watches = new Set<WatchStream>();
   readonly #snapshots = new Map<string, ListSnapshot>();
   readonly #bookmarkIntervalMs: number;
   readonly #defaultWatchSeconds: number;
+  readonly #endWatchesAfterMs: number | undefined;
   #failures: { remaining: number; code: number } | undefined;
   #snapshotSeq = 0;
 
@@ -70,6 +91,7 @@ export class KubernetesApiDouble {
     this.store = new ObjectStore({ ...(options.historyLimit !== undefined && { historyLimit: options.historyLimit }) });
     this.#bookmarkIntervalMs = options.bookmarkIntervalMs ?? 1000;
     this.#defaultWatchSeconds = options.defaultWatchSeconds ?? 1800;
+    this.#endWatchesAfterMs = options.endWatchesAfterMs;
     this.#http = new HttpDouble((req, res, url) => this.#handle(req, res, url), { ...(options.port !== undefined && { port: options.port }) });
   }
 
@@ -172,7 +194,7 @@ export class KubernetesApiDouble {
       const namespace = match[2];
       const name = match[4];
       if (req.method === 'GET' && name !== undefined) return sendJson(res, 200, this.#get(type, namespace, name));
-      if (req.method === 'GET' && watch) return this.#watch(res, type, namespace, url.searchParams);
+      if (req.method === 'GET' && watch) return this.#watch(res, type, namespace, url.searchParams, this.watchScript?.(request));
       if (req.method === 'GET') return sendJson(res, 200, this.#list(type, namespace, url.searchParams));
       if (namespace === undefined) throw new StatusError(405, 'MethodNotAllowed', 'writes need a namespace in the path');
       if (req.method === 'POST' && name === undefined) return sendJson(res, 201, this.store.create(type.plural, this.#body(await readBody(req), namespace)));
@@ -244,7 +266,7 @@ export class KubernetesApiDouble {
     return { kind: `${type.kind}List`, apiVersion: type.apiVersion, metadata, items: snapshot.items.slice(offset, end) };
   }
 
-  #watch(res: ServerResponse, type: ResourceType, namespace: string | undefined, params: URLSearchParams): void {
+  #watch(res: ServerResponse, type: ResourceType, namespace: string | undefined, params: URLSearchParams, script: WatchScript | undefined): void {
     const rv = params.get('resourceVersion');
     let since: number | undefined;
     if (rv && rv !== '0') {
@@ -260,9 +282,14 @@ export class KubernetesApiDouble {
       bookmarks: params.get('allowWatchBookmarks') === 'true',
       timeoutMs: timeoutSeconds * 1000,
       bookmarkIntervalMs: this.#bookmarkIntervalMs,
+      endAfterMs: this.#endWatchesAfterMs,
     });
     this.#watches.add(stream);
     void stream.closed.then(() => this.#watches.delete(stream));
+    if (script) {
+      stream.startRaw(script.events);
+      if (script.then === 'end') return stream.close();
+    }
     stream.start();
   }
 }

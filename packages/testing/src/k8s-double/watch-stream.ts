@@ -13,6 +13,8 @@ export interface WatchStreamOptions {
   readonly bookmarks: boolean;
   readonly timeoutMs: number;
   readonly bookmarkIntervalMs: number;
+  /** Ends the stream cleanly this long after it started (before `timeoutMs`, without a BOOKMARK). */
+  readonly endAfterMs?: number | undefined;
 }
 
 /**
@@ -43,10 +45,22 @@ export class WatchStream {
     return this.#options.resource;
   }
 
-  start(): void {
-    const { since, timeoutMs, bookmarks, bookmarkIntervalMs } = this.#options;
+  /** Sends these events as they are (raw JSON, garbage included) before anything else. */
+  startRaw(events: readonly unknown[]): void {
+    this.#head();
+    for (const event of events) this.#write(event);
+  }
+
+  #head(): void {
+    if (this.#res.headersSent) return;
     this.#res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'cache-control': 'no-cache' });
     this.#res.flushHeaders();
+  }
+
+  start(): void {
+    const { since, timeoutMs, bookmarks, bookmarkIntervalMs, endAfterMs } = this.#options;
+    if (this.#closed) return;
+    this.#head();
     if (since === undefined) {
       for (const object of this.#store.list(this.#options.resource, this.#options.namespace)) {
         if (this.#options.matches(object.metadata.labels)) this.#send('ADDED', object);
@@ -72,6 +86,13 @@ export class WatchStream {
         this.close();
       }, timeoutMs),
     );
+    if (endAfterMs !== undefined && endAfterMs < timeoutMs) {
+      this.#timers.push(
+        setTimeout(() => {
+          if (!this.#frozen) this.close();
+        }, endAfterMs),
+      );
+    }
     if (bookmarks) this.#timers.push(setInterval(() => this.#bookmark(), bookmarkIntervalMs));
   }
 
