@@ -254,7 +254,7 @@ export function describeProvider(name: string, makeProvider: () => Provider | Pr
           const svc = unique('svc');
           const one = service(svc);
           await backend.add(one);
-          const discovery = createDiscovery({ provider });
+          const discovery = createDiscovery({ provider: counting(provider).proxy }); // its close must leave the shared provider open
           const early = new WatchRecorder();
           const stops = [discovery.watch(svc, early.listener)];
           try {
@@ -272,6 +272,8 @@ export function describeProvider(name: string, makeProvider: () => Provider | Pr
             await outage.end();
             await waitFor(() => describe_(early.events).at(-1) === `snap:${one.id}` && early.events.length >= 3, { timeoutMs: settle * 6, what: 'the recovery to be delivered' });
             expect(describe_(early.events)).toEqual([`snap:${one.id}`, 'error', `snap:${one.id}`]);
+            await waitFor(() => late.events.length >= 3, { timeoutMs: settle, what: 'the recovery to reach the late subscriber' });
+            expect(describe_(late.events)).toEqual([`snap:${one.id}`, 'error', `snap:${one.id}`]);
           } finally {
             for (const stop of stops) stop();
             await discovery.close();
@@ -283,7 +285,7 @@ export function describeProvider(name: string, makeProvider: () => Provider | Pr
           const svc = unique('svc');
           const one = service(svc);
           await backend.add(one);
-          const discovery = createDiscovery({ provider });
+          const discovery = createDiscovery({ provider: counting(provider).proxy });
           try {
             await outage.begin();
             const handle = discovery.service(svc);
