@@ -14,13 +14,31 @@ afterAll(async () => {
   await double?.close();
 });
 
-describeProvider('consul (against the Consul double)', () => new ConsulProvider({ address: double.address, wait: '5s' }, { env: {} }));
+/** The double stops answering (every connection cut, state kept) and comes back on the same port. */
+let down = false;
+const outage = {
+  async begin() {
+    if (down) return;
+    down = true;
+    await double.stop();
+  },
+  async end() {
+    if (!down) return;
+    down = false;
+    await double.restart();
+  },
+};
+
+describeProvider('consul (against the Consul double)', () => new ConsulProvider({ address: double.address, wait: '5s' }, { env: {} }), { outage });
 
 const realAgent = process.env.CONSUL_HTTP_ADDR;
 
 if (realAgent) {
   // Token, TLS, datacenter and namespace come from the same environment (CONSUL_HTTP_TOKEN, CONSUL_CACERT, …).
-  describeProvider(`consul (real agent at ${realAgent})`, () => new ConsulProvider({ wait: '5s' }, { env: process.env }), { settleTimeoutMs: 10_000 });
+  describeProvider(`consul (real agent at ${realAgent})`, () => new ConsulProvider({ wait: '5s' }, { env: process.env }), {
+    settleTimeoutMs: 10_000,
+    noOutage: 'a real agent is not stopped by the tests; the outage rules run against the double',
+  });
 
   describe(`blocking queries against the real agent at ${realAgent}`, () => {
     it('a watch blocks on X-Consul-Index and wakes on a registration', async () => {
