@@ -76,6 +76,31 @@ for (const n of [3, 100, 10_000]) {
   await discovery.close();
 }
 
+// Diagnostics channels cost nothing unobserved: acquire/release with nobody subscribed against
+// the same with a subscriber on disco:call:start and disco:call:end.
+{
+  const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+  const provider = staticProvider({ services: { svc: Array.from({ length: 100 }, (_, i) => ({ address: '10.0.0.1', port: 1024 + i })) } });
+  const discovery = createDiscovery({ provider });
+  const handle = discovery.service('svc');
+  await handle.ready;
+  const cycle = (k: number) => {
+    for (let j = 0; j < k; j++) handle.acquire().release();
+  };
+  const quiet = measure('acquire/release, no subscriber', cycle);
+  let seen = 0;
+  const onCall = () => void seen++;
+  subscribe('disco:call:start', onCall);
+  subscribe('disco:call:end', onCall);
+  const observed = measure('acquire/release, subscribed', cycle);
+  unsubscribe('disco:call:start', onCall);
+  unsubscribe('disco:call:end', onCall);
+  const again = measure('acquire/release, unsubscribed again', cycle);
+  printComparison('diagnostics channels on the acquire path, 100 instances', quiet, [observed, again]);
+  if (seen === 0) throw new Error('the subscriber heard nothing');
+  await discovery.close();
+}
+
 // Import time: node starting and importing @disco/core against node starting with an empty module.
 {
   const median = (script: string) => {

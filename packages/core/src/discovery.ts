@@ -2,6 +2,7 @@ import { abortable, delay, throwIfAborted } from './abort.js';
 import { createBalancer, type BalancerSpec, type PickContext } from './balancer.js';
 import { roundRobin } from './balancers/round-robin.js';
 import { describeValue } from './describe-value.js';
+import { channels, traced } from './diagnostics.js';
 import { parseDuration, type Duration } from './duration.js';
 import { ClosedError, ConfigError, NoInstancesError, TimeoutError, type DiscoveryError } from './errors.js';
 import { sourceFromProvider } from './provider/provider-source.js';
@@ -147,7 +148,8 @@ export class Discovery implements AsyncDisposable {
     throwIfAborted(options.signal, 'register');
     const provider = await this.#getProvider();
     const previous = this.#registrations.get(valid.id);
-    await provider.register(valid, { signal: options.signal, healthy: true });
+    const context = { provider: provider.name, service: valid.name, serviceId: valid.id };
+    await traced(channels.register, context, () => provider.register(valid, { signal: options.signal, healthy: true }));
     if (previous?.agent) await previous.agent.stop();
     const registration: Registration = { service: valid, agent: undefined };
     this.#registrations.set(valid.id, registration);
@@ -162,7 +164,8 @@ export class Discovery implements AsyncDisposable {
     this.#registrations.delete(serviceId);
     await registration?.agent?.stop();
     const provider = await this.#getProvider();
-    await provider.deregister(serviceId, options);
+    const context = { provider: provider.name, service: registration?.service.name ?? '', serviceId };
+    await traced(channels.deregister, context, () => provider.deregister(serviceId, options));
     if (registration) this.#logger.info({ id: serviceId }, 'disco: deregistered');
   }
 
@@ -206,7 +209,8 @@ export class Discovery implements AsyncDisposable {
   /** The instances of a service, through the cache. */
   async discover(name: string, options: FilterOptions & OperationOptions = {}): Promise<readonly Instance[]> {
     this.#assertOpen();
-    return this.#entry(validateServiceName(name)).read(this.#filter(options), options.signal);
+    const entry = this.#entry(validateServiceName(name));
+    return traced(channels.discover, { provider: this.#providerName, service: name }, () => entry.read(this.#filter(options), options.signal));
   }
 
   /**
@@ -402,7 +406,7 @@ export class Discovery implements AsyncDisposable {
     if (entry) return entry;
     entry = new WatchEngine({
       name,
-      provider: typeof this.#config.provider === 'object' ? this.#config.provider.name : (this.#config.provider ?? 'static'),
+      provider: this.#providerName,
       source: async () => sourceFromProvider(await this.#getProvider(), name, this.#ttlMs),
       ttlMs: this.#ttlMs,
       maxStaleMs: this.#maxStaleMs,
@@ -416,7 +420,13 @@ export class Discovery implements AsyncDisposable {
     return entry;
   }
 
+  get #providerName(): string {
+    const spec = this.#config.provider ?? 'static';
+    return typeof spec === 'string' ? spec : spec.name;
+  }
+
   #providerEvent(event: ProviderEvent): void {
+    if (channels.providerEvent.hasSubscribers) channels.providerEvent.publish({ provider: this.#providerName, event });
     if (event.error) this.#logger.warn({ service: event.service, code: event.error.code, type: event.type }, `disco: ${event.message}`);
     else this.#logger.debug({ service: event.service, type: event.type }, `disco: ${event.message}`);
     this.#events.provider.emit(event);
@@ -456,6 +466,7 @@ export class Discovery implements AsyncDisposable {
       observe: (status, changed) => {
         if (changed) this.#logger.info({ id: service.id, status }, 'disco: health changed');
         this.#events.health.emit({ serviceId: service.id, name: service.name, status, changed });
+        if (channels.health.hasSubscribers) channels.health.publish({ serviceId: service.id, service: service.name, status, changed });
       },
       fail: (error) => this.#reportError(toDiscoveryError(error, provider.name), service.name),
     });

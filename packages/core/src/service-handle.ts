@@ -1,4 +1,5 @@
 import type { Balancer, CallOutcome, PickContext } from './balancer.js';
+import { channels } from './diagnostics.js';
 import { ClosedError, NoInstancesError, type DiscoveryError } from './errors.js';
 import type { InstanceFilter } from './instance-filter.js';
 import type { Unsubscribe, WatchListener } from './provider.js';
@@ -101,6 +102,8 @@ export class ServiceHandle implements Disposable {
     if (!instance) throw new NoInstancesError(this.name);
     const balancer = this.#balancer;
     balancer.onStart?.(instance);
+    const service = this.name;
+    if (channels.callStart.hasSubscribers) channels.callStart.publish({ service, instance });
     const started = performance.now();
     let released = false;
     const release = (outcome: { ok?: boolean; latencyMs?: number } = {}) => {
@@ -108,6 +111,7 @@ export class ServiceHandle implements Disposable {
       released = true;
       const result: CallOutcome = { ok: outcome.ok ?? true, latencyMs: outcome.latencyMs ?? performance.now() - started };
       balancer.onEnd?.(instance, result);
+      if (channels.callEnd.hasSubscribers) channels.callEnd.publish({ service, instance, ok: result.ok, latencyMs: result.latencyMs });
     };
     return { instance, release, [Symbol.dispose]: () => release() };
   }

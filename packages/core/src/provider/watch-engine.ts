@@ -1,5 +1,7 @@
 import { abortable, delay } from '../abort.js';
 import { Backoff, jitter, type BackoffOptions } from '../backoff.js';
+import { channels, difference } from '../diagnostics.js';
+import { maxDurationMs } from '../duration.js';
 import { ClosedError, InvalidRecordError, ProviderUnavailableError, type DiscoveryError } from '../errors.js';
 import { applyFilter, healthyFilter, type InstanceFilter } from '../instance-filter.js';
 import type { ProviderEvent, Unsubscribe, WatchEvent, WatchListener } from '../provider.js';
@@ -43,8 +45,6 @@ export interface EngineOptions {
 
 /** A follow shorter than this that received nothing counts as a failure (client-go's rule). */
 export const minHealthyFollowMs = 1_000;
-/** Node treats longer timer delays as 1 ms. */
-const maxTimerMs = 2 ** 31 - 1;
 
 interface Subscriber {
   readonly filter: InstanceFilter;
@@ -97,6 +97,7 @@ export class WatchEngine {
   #snapshot: readonly Instance[] | undefined;
   #healthy: readonly Instance[] = empty;
   #stale: DiscoveryError | undefined;
+  #staleSince: number | undefined;
   #staleTimer: NodeJS.Timeout | undefined;
   #expired = false;
   #run: AbortController | undefined;
@@ -277,7 +278,7 @@ export class WatchEngine {
           ? setTimeout(() => {
               resyncing = true;
               stopFollow.abort();
-            }, Math.min(maxTimerMs, jitter(resyncMs, 0.1, this.#random)))
+            }, Math.min(maxDurationMs, jitter(resyncMs, 0.1, this.#random)))
           : undefined;
       const started = this.#now();
       let end: FollowEnd | undefined;
@@ -358,7 +359,7 @@ export class WatchEngine {
   /** Waits `ms` (clamped to what a timer can hold); false when the run was stopped meanwhile. */
   async #sleep(ms: number, signal: AbortSignal): Promise<boolean> {
     try {
-      await delay(Math.min(maxTimerMs, Math.max(0, ms)), signal);
+      await delay(Math.min(maxDurationMs, Math.max(0, ms)), signal);
       return true;
     } catch {
       return false;
@@ -406,7 +407,11 @@ export class WatchEngine {
     this.#fetchedAt = this.#now();
     this.#refreshAt = this.#nextRefreshAt();
     const recovered = this.#stale !== undefined;
+    if (recovered && channels.watchRecovered.hasSubscribers) {
+      channels.watchRecovered.publish({ service: this.name, provider: this.#options.provider, staleMs: this.#now() - (this.#staleSince ?? this.#now()) });
+    }
     this.#stale = undefined;
+    this.#staleSince = undefined;
     this.#expired = false;
     clearTimeout(this.#staleTimer);
     this.#staleTimer = undefined;
@@ -443,8 +448,13 @@ export class WatchEngine {
   #publish(): void {
     const next = this.#set.snapshot();
     if (next !== this.#snapshot) {
+      const previous = this.#snapshot ?? empty;
       this.#snapshot = next;
       this.#healthy = this.#set.unhealthy === 0 ? next : applyFilter(next, healthyFilter);
+      if (channels.snapshot.hasSubscribers) {
+        const { name: service, provider } = this.#options;
+        channels.snapshot.publish({ service, provider, instances: next.length, healthy: next.length - this.#set.unhealthy, added: difference(next, previous), removed: difference(previous, next) });
+      }
     }
     for (const subscriber of this.#subscribers) this.#deliver(subscriber);
   }
@@ -455,9 +465,11 @@ export class WatchEngine {
     const first = this.#stale === undefined;
     this.#stale = error;
     if (!first) return error;
+    this.#staleSince = this.#now();
+    if (channels.watchError.hasSubscribers) channels.watchError.publish({ service: this.name, provider: this.#options.provider, error });
     this.#options.hooks.error(error);
     if (this.#snapshot && Number.isFinite(this.#maxStaleMs)) {
-      this.#staleTimer = setTimeout(() => this.#expire(), Math.min(maxTimerMs, this.#maxStaleMs));
+      this.#staleTimer = setTimeout(() => this.#expire(), Math.min(maxDurationMs, this.#maxStaleMs));
     }
     for (const subscriber of this.#subscribers) {
       subscriber.last = undefined;
