@@ -1,5 +1,5 @@
 import { endpoint, type Instance } from '@disco/core';
-import { Pool, type Dispatcher } from 'undici';
+import { buildConnector, Pool, type Dispatcher } from 'undici';
 
 export type PoolFactory = (origin: string, options: Pool.Options) => Dispatcher;
 
@@ -36,7 +36,7 @@ export class InstancePools {
     let entry = this.#pools.get(key);
     if (entry === undefined) {
       const origin = servername === undefined ? `http://${address}` : `https://${address}`;
-      entry = { pool: this.#factory(origin, servername === undefined ? this.#options : withServername(this.#options, servername)), endpoint: address };
+      entry = { pool: this.#factory(origin, servername === undefined ? this.#options : pinServername(this.#options, servername)), endpoint: address };
       // A pool made after close() would never be closed; retire it at once (its request fails and is retried or reported).
       if (this.#closed) this.#retire(entry.pool);
       else this.#pools.set(key, entry);
@@ -95,9 +95,24 @@ export class InstancePools {
   }
 }
 
-function withServername(options: Pool.Options, servername: string): Pool.Options {
+/**
+ * TLS options whose SNI (and certificate check) is `connect.servername` if configured, else the
+ * service's host name. undici takes a connection's server name from the request's Host header
+ * before the connect options, so the name is pinned in a connector that wraps undici's own
+ * (built from the same options a Pool would build it from).
+ */
+function pinServername(options: Pool.Options, servername: string): Pool.Options {
   const connect = options.connect;
   // A custom connector function decides TLS itself.
   if (typeof connect === 'function') return options;
-  return { ...options, connect: { servername, ...connect } };
+  const name = (connect as { servername?: string } | undefined)?.servername ?? servername;
+  const connector = buildConnector({
+    ...(options.maxCachedSessions !== undefined && { maxCachedSessions: options.maxCachedSessions }),
+    ...(options.allowH2 !== undefined && { allowH2: options.allowH2 }),
+    ...(options.connectTimeout !== undefined && { timeout: options.connectTimeout }),
+    ...(options.autoSelectFamily !== undefined && { autoSelectFamily: options.autoSelectFamily, autoSelectFamilyAttemptTimeout: options.autoSelectFamilyAttemptTimeout }),
+    ...connect,
+    servername: name,
+  });
+  return { ...options, connect: (opts, callback) => connector({ ...opts, servername: name }, callback) };
 }
