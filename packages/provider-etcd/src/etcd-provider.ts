@@ -1,16 +1,12 @@
 import {
-  abortable,
   ClosedError,
   ConfigError,
-  createRedactor,
+  InvalidRecordError,
   InvalidServiceError,
-  Listeners,
-  reconcile,
   silentLogger,
   throwIfAborted,
   validateService,
   validateServiceName,
-  WatchPool,
   type DiscoveryError,
   type Instance,
   type Logger,
@@ -23,12 +19,13 @@ import {
   type Unsubscribe,
   type WatchListener,
 } from '@disco/core';
+import { createRedactor, Listeners, WatchHub, type ServiceSource } from '@disco/core/provider';
 import { Etcd3, type IKeyValue, type IOptions } from 'etcd3';
 import { toEtcdError } from './errors.js';
-import { optionsFromEnv, resolveOptions, type EtcdProviderOptions, type ResolvedOptions } from './options.js';
-import { codecFor, type RecordCodec } from './record.js';
+import { etcdSource, type EtcdSourceContext } from './etcd-source.js';
+import { mergeWithEnv, resolveOptions, type EtcdProviderContext, type EtcdProviderOptions, type ResolvedOptions } from './options.js';
+import { codecFor, readEntry, type RecordCodec } from './record.js';
 import { Registrar } from './registrar.js';
-import { readAll, readKv, ServiceWatch, type WatchContext } from './service-watch.js';
 
 /** How long close() waits for each step (watch cancels, lease revoke) when etcd is unreachable. */
 const closeStepMs = 2_000;
@@ -51,8 +48,9 @@ function makeClient(options: ResolvedOptions): Etcd3 {
 
 /**
  * The etcd v3 provider: registrations are keys `<prefix><name>/<id>` on one lease per
- * provider; discovery is a prefix range; watches list then watch, and recover from
- * disconnects, compaction and silent streams by listing again.
+ * provider; a service's instances are a prefix range, followed by a prefix watch from the
+ * range's revision (see {@link etcdSource}). Core's watch engine runs that source: sharing,
+ * stale snapshots, backoff, resync and recovery are its rules, not this provider's.
  */
 export class EtcdProvider implements Provider {
   readonly name = 'etcd';
@@ -64,24 +62,20 @@ export class EtcdProvider implements Provider {
   readonly #logger: Logger;
   readonly #redact: (text: string) => string;
   readonly #registrar: Registrar;
-  readonly #watchContext: WatchContext;
-  readonly #watches = new WatchPool<ServiceWatch>({
-    create: (name) => new ServiceWatch(name, this.#watchContext),
-    subscribe: (watch, listener) => watch.add(listener),
-    // close() waits for these, the cancels of watches already left by their last listener included.
-    stop: (watch) => watch.close(closeStepMs),
-  });
+  readonly #sourceContext: EtcdSourceContext;
+  readonly #hub: WatchHub;
   readonly #events: Listeners<ProviderEvent>;
   /** `key@mod_revision` of corrupt records already reported, so a re-list does not repeat them. */
   readonly #reported = new Set<string>();
   #closed = false;
 
-  constructor(options: EtcdProviderOptions = {}) {
+  /** Options as given (no environment): use {@link etcdProvider} to read `ETCD_*` too. */
+  constructor(options: EtcdProviderOptions = {}, context: EtcdProviderContext = {}) {
     this.#options = resolveOptions(options);
-    this.#logger = this.#options.logger ?? silentLogger;
+    this.#logger = this.#options.logger ?? context.logger ?? silentLogger;
     this.#events = new Listeners((error) => this.#logger.error({ err: error }, 'a provider event listener threw'));
     this.#redact = createRedactor([this.#options.auth?.password]);
-    this.#client = this.#options.client ?? makeClient(this.#options);
+    this.#client = this.#options.client ?? this.#makeClient();
     this.#ownsClient = this.#options.client === undefined;
     this.#codec = codecFor(this.#options.layout);
     const emit = (event: ProviderEvent) => this.#emit(event);
@@ -96,22 +90,28 @@ export class EtcdProvider implements Provider {
       emit,
       toError,
     });
-    this.#watchContext = {
+    this.#sourceContext = {
       client: this.#client,
       prefix: this.#options.prefix,
-      codec: this.#codec,
       resyncMs: this.#options.resyncMs,
-      backoff: this.#options.backoff,
+      cancelTimeoutMs: closeStepMs,
       logger: this.#logger,
+      assertOpen: () => this.#assertOpen(),
       read: (name, keyPrefix, kv) => this.#read(name, keyPrefix, kv),
-      emit,
       toError,
     };
+    this.#hub = new WatchHub({ provider: this.name, source: (name) => this.source(name), emit, logger: this.#logger, backoff: this.#options.backoff });
   }
 
   /** The key prefix in use (with its trailing separator, e.g. "/services/"). */
   get prefix(): string {
     return this.#options.prefix;
+  }
+
+  /** The source core's watch engine runs for `name`: a prefix range, then a prefix watch from its revision. */
+  source(name: string): ServiceSource {
+    validateServiceName(name);
+    return etcdSource(name, this.#sourceContext) as ServiceSource;
   }
 
   async register(service: Service, options: RegisterOptions = {}): Promise<void> {
@@ -139,23 +139,14 @@ export class EtcdProvider implements Provider {
   async discover(name: string, options: OperationOptions = {}): Promise<Instance[]> {
     this.#assertOpen();
     validateServiceName(name);
-    throwIfAborted(options.signal, 'discover');
-    const keyPrefix = `${this.#options.prefix}${name}/`;
-    try {
-      const response = await abortable(this.#client.getAll().prefix(keyPrefix).exec(), options.signal, 'discover');
-      return [...reconcile(undefined, [...readAll(this.#watchContext, name, keyPrefix, response.kvs).values()])];
-    } catch (error) {
-      throw this.#toError(error, `listing service "${name}"`);
-    }
+    return this.#hub.discover(name, options.signal);
   }
 
   watch(name: string, listener: WatchListener, options: OperationOptions = {}): Unsubscribe {
     this.#assertOpen();
     validateServiceName(name);
     if (typeof listener !== 'function') throw new ConfigError('watch needs a listener function', 'listener');
-    const signal = options.signal;
-    if (signal?.aborted) return () => {};
-    return this.#watches.watch(name, listener, signal);
+    return this.#hub.watch(name, listener, options.signal);
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
@@ -166,7 +157,7 @@ export class EtcdProvider implements Provider {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([this.#watches.close(), this.#registrar.close(this.#options.requestTimeoutMs)]);
+    await Promise.all([this.#hub.close(), this.#registrar.close(this.#options.requestTimeoutMs)]);
     this.#events.clear();
     if (this.#ownsClient) this.#client.close();
   }
@@ -175,20 +166,32 @@ export class EtcdProvider implements Provider {
     await this.close();
   }
 
+  #makeClient(): Etcd3 {
+    try {
+      return makeClient(this.#options);
+    } catch (error) {
+      // The TLS material was checked when the options were read; anything the client still refuses is configuration.
+      throw new ConfigError(`the etcd client refused its configuration (ETCD_ENDPOINTS, ETCD_CACERT, ETCD_CERT, ETCD_KEY): ${this.#redact((error as Error).message)}`, 'ETCD_ENDPOINTS');
+    }
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new ClosedError('etcd provider');
   }
 
   #read(name: string, keyPrefix: string, kv: IKeyValue): Instance | undefined {
-    const result = readKv(this.#codec, name, keyPrefix, kv);
-    if (result === undefined || !(result instanceof Error)) return result;
-    const id = `${result.key}@${kv.mod_revision}`;
-    if (!this.#reported.has(id)) {
-      if (this.#reported.size >= 10_000) this.#reported.clear();
-      this.#reported.add(id);
-      this.#emit({ type: 'invalid-record', message: result.message, service: name, error: result });
+    try {
+      return readEntry(this.#codec, keyPrefix, name, kv.key.toString(), kv.value);
+    } catch (error) {
+      if (!(error instanceof InvalidRecordError)) throw error;
+      const id = `${error.key}@${kv.mod_revision}`;
+      if (!this.#reported.has(id)) {
+        if (this.#reported.size >= 10_000) this.#reported.clear();
+        this.#reported.add(id);
+        this.#emit({ type: 'invalid-record', message: error.message, service: name, error });
+      }
+      return undefined;
     }
-    return undefined;
   }
 
   #emit(event: ProviderEvent): void {
@@ -197,26 +200,21 @@ export class EtcdProvider implements Provider {
   }
 
   #toError(error: unknown, what: string): DiscoveryError {
-    return toEtcdError(error, what, { username: this.#options.auth?.username, redact: this.#redact });
+    return toEtcdError(error, what, { username: this.#options.auth?.username, redact: this.#redact, requestTimeoutMs: this.#options.requestTimeoutMs });
   }
-}
-
-/** Creates the etcd provider from options (environment variables are read by {@link createProvider}). */
-export function etcdProvider(options: EtcdProviderOptions = {}): EtcdProvider {
-  return new EtcdProvider(options);
 }
 
 /**
- * Entry point for `createDiscovery({ provider: 'etcd', etcd: {...} })`: the `ETCD_*`
- * variables of `context.env`, overridden by the options given as an object.
+ * Creates the etcd provider. Reads the `ETCD_*` variables of `context.env` (default
+ * `process.env`); an option that is defined overrides its variable, an explicit `undefined`
+ * does not hide it. An unknown option key is `ERR_CONFIG` naming the nearest known one.
  */
+export function etcdProvider(options: EtcdProviderOptions = {}, context: EtcdProviderContext = {}): EtcdProvider {
+  const merged = mergeWithEnv(options, context.env ?? process.env);
+  return new EtcdProvider(merged, { logger: context.logger });
+}
+
+/** Entry point for `createDiscovery({ provider: 'etcd', etcd: {...} })`: the same as {@link etcdProvider}. */
 export function createProvider(options: unknown, context: ProviderContext): EtcdProvider {
-  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-    throw new ConfigError('etcd provider options must be an object', 'etcd');
-  }
-  // Only options actually given win over the environment.
-  const given = Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined)) as EtcdProviderOptions;
-  const fromEnv = optionsFromEnv(context.env);
-  const tls = fromEnv.tls || given.tls ? { ...fromEnv.tls, ...given.tls } : undefined;
-  return new EtcdProvider({ ...fromEnv, ...given, tls, logger: given.logger ?? context.logger });
+  return etcdProvider(options as EtcdProviderOptions, context);
 }

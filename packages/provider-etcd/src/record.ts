@@ -1,4 +1,5 @@
-import { createInstance, endpoint, InvalidRecordError, parseHostPort, serviceProblems, type Instance, type Service } from '@disco/core';
+import { createInstance, endpoint, InvalidRecordError, serviceProblems, type Instance, type Service } from '@disco/core';
+import { parseHostPort } from '@disco/core/provider';
 import type { EtcdLayout } from './options.js';
 
 /**

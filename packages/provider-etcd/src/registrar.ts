@@ -1,4 +1,5 @@
-import { abortable, Backoff, delay, type BackoffOptions, type DiscoveryError, type Logger, type ProviderEvent, type Service } from '@disco/core';
+import type { BackoffOptions, DiscoveryError, Logger, ProviderEvent, Service } from '@disco/core';
+import { abortable, Backoff, delay } from '@disco/core/provider';
 import { EtcdLeaseInvalidError, type Etcd3, type Lease } from 'etcd3';
 import type { RecordCodec } from './record.js';
 

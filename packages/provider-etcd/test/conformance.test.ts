@@ -11,8 +11,20 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
-describeProvider('etcd', () => etcdProvider({ endpoints: etcd.endpoints, ttl: '5s' }));
-describeProvider('etcd (go-grpc layout)', () => etcdProvider({ endpoints: etcd.endpoints, ttl: '5s', layout: 'go-grpc', prefix: '/go/' }), {
+/** The outage the engine rules are checked under: the only member stopped, then started again on the same ports and data. */
+const outage = {
+  begin: async () => {
+    if (etcd.member(0).process.running) await etcd.stopMember(0);
+  },
+  end: async () => {
+    if (!etcd.member(0).process.running) await etcd.restartMember(0);
+  },
+};
+
+const env = {}; // the suite's endpoints only, whatever ETCD_* the machine has
+describeProvider('etcd', () => etcdProvider({ endpoints: etcd.endpoints, ttl: '5s', backoff: { max: '2s' } }, { env }), { outage });
+describeProvider('etcd (go-grpc layout)', () => etcdProvider({ endpoints: etcd.endpoints, ttl: '5s', layout: 'go-grpc', prefix: '/go/', backoff: { max: '2s' } }, { env }), {
   fields: [],
   unhealthy: 'remove',
+  outage,
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { isDiscoveryError, type WatchEvent } from '@disco/core';
+import { isDiscoveryError, type ConfigError, type DiscoveryError, type WatchEvent } from '@disco/core';
 import { EtcdCluster, makeTestCertificates, waitFor, type TestCertificates } from '@disco/testing';
 import { etcdProvider, type EtcdProvider } from '../src/index.ts';
 import { eventLog, Recorder, unique } from './helpers.ts';
@@ -50,9 +50,12 @@ describe('etcd with user and password', () => {
     provider.onEvent(log.listener);
     const error = await provider.discover('anything').catch((e: unknown) => e);
     expect(isDiscoveryError(error, 'ERR_CONFIG')).toBe(true);
+    expect((error as DiscoveryError).retryable).toBe(false); // the same code and flag in every provider
+    expect((error as ConfigError).variable).toBe('ETCD_PASSWORD');
     const text = `${(error as Error).message} ${JSON.stringify(error)} ${String((error as Error).stack)}`;
     expect((error as Error).message).toMatch(/rejected the credentials of user "svc".*ETCD_PASSWORD/);
     expect(text).not.toContain(wrong);
+    for (let i = 0; i + 8 <= wrong.length; i++) expect(text).not.toContain(wrong.slice(i, i + 8)); // not even in pieces
     const registered = await provider.register({ id: 'b', name: 'x', address: '127.0.0.1', port: 1 }).catch((e: unknown) => e);
     expect(isDiscoveryError(registered, 'ERR_CONFIG')).toBe(true);
     expect(String((registered as Error).message)).not.toContain(wrong);
@@ -70,6 +73,7 @@ describe('etcd with user and password', () => {
     const error = await provider.discover('x').catch((e: unknown) => e);
     expect(isDiscoveryError(error, 'ERR_CONFIG')).toBe(true);
     expect((error as Error).message).toMatch(/may not .*grant its role/);
+    expect(error).toMatchObject({ variable: 'ETCD_USERNAME', retryable: false });
   });
 });
 
@@ -99,6 +103,13 @@ describe('etcd over TLS with a client certificate', () => {
 
   it('works with PEM contents given as buffers', async () => {
     const provider = open({ endpoints: etcd.endpoints, tls: { ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) } });
+    expect(await provider.discover(unique('svc'))).toEqual([]);
+  });
+
+  it('works with the PEM text given as strings, through the ETCD_* variables', async () => {
+    const env = { ETCD_ENDPOINTS: etcd.endpoints.join(','), ETCD_CACERT: readFileSync(certs.ca, 'utf8'), ETCD_CERT: readFileSync(certs.clientCert, 'utf8'), ETCD_KEY: certs.clientKey };
+    const provider = etcdProvider({ ttl: '2s' }, { env });
+    providers.push(provider);
     expect(await provider.discover(unique('svc'))).toEqual([]);
   });
 

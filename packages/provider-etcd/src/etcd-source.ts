@@ -1,0 +1,127 @@
+import type { DiscoveryError, Instance, Logger } from '@disco/core';
+import { abortable, type FollowEnd, type FollowSink, type ListResult, type ServiceSource } from '@disco/core/provider';
+import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+
+/** What the source of one service needs from its provider. */
+export interface EtcdSourceContext {
+  readonly client: Etcd3;
+  readonly prefix: string;
+  readonly resyncMs: number;
+  /** How long letting go of a watcher may take when etcd does not answer the cancel. */
+  readonly cancelTimeoutMs: number;
+  readonly logger: Logger;
+  /** Whether the provider is closed (a list then rejects with ERR_CLOSED). */
+  assertOpen(): void;
+  /** One key/value as an instance; undefined (reported once per key and revision) for a corrupt one or a key that holds none. */
+  read(name: string, keyPrefix: string, kv: IKeyValue): Instance | undefined;
+  toError(error: unknown, what: string): DiscoveryError;
+}
+
+/**
+ * etcd mapped onto core's watch engine, for one service: the list is a range over
+ * `<prefix><name>/` whose position is `header.revision + 1`; the follow is a prefix watch from
+ * that position. A watch etcd cancels (its start revision was compacted) asks for a re-list,
+ * never a resume at `compact_revision`; a disconnect fails the follow and the engine lists
+ * again after its backoff (a list, on any member, is what makes compaction harmless).
+ */
+export function etcdSource(name: string, context: EtcdSourceContext): ServiceSource<number> {
+  const keyPrefix = `${context.prefix}${name}/`;
+  return {
+    resyncMs: context.resyncMs,
+
+    async list(signal: AbortSignal): Promise<ListResult<number>> {
+      context.assertOpen();
+      let response;
+      try {
+        response = await abortable(context.client.getAll().prefix(keyPrefix).exec(), signal, `listing "${name}"`);
+      } catch (error) {
+        throw context.toError(error, `listing service "${name}"`);
+      }
+      const instances: Instance[] = [];
+      for (const kv of response.kvs) {
+        const instance = context.read(name, keyPrefix, kv);
+        if (instance) instances.push(instance);
+      }
+      return { instances, position: Number(response.header.revision) + 1 };
+    },
+
+    follow(position: number, sink: FollowSink<number>, signal: AbortSignal): Promise<FollowEnd> {
+      return new Promise<FollowEnd>((resolve, reject) => {
+        let settled = false;
+        let watcher: Watcher | undefined;
+        const finish = (settle: () => void, cancel: boolean) => {
+          if (settled) return;
+          settled = true;
+          signal.removeEventListener('abort', onAbort);
+          const current = watcher;
+          watcher = undefined;
+          if (!current) return settle();
+          // Late events of a watcher being let go of must neither reach the sink nor crash the process.
+          current.removeAllListeners().on('error', () => {});
+          if (!cancel) return settle();
+          void release(current, context.cancelTimeoutMs).then(settle);
+        };
+        const onAbort = () => finish(() => resolve('ended'), true);
+        if (signal.aborted) return resolve('ended');
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          watcher = context.client.watch().prefix(keyPrefix).startRevision(String(position)).watcher();
+        } catch (error) {
+          finish(() => reject(context.toError(error, `watching service "${name}"`)), false);
+          return;
+        }
+        watcher
+          .on('data', (response: IWatchResponse) => {
+            if (settled) return;
+            try {
+              apply(response);
+            } catch (error) {
+              // A bug in reading a response must not escape into the etcd3 client (which would
+              // rethrow it from a setImmediate): the follow fails and the engine lists again.
+              finish(() => reject(context.toError(error, `reading a watch response of "${name}"`)), true);
+            }
+          })
+          .on('disconnected', (error: Error) => {
+            // The client would resume at its last revision by itself; the engine lists again instead, after its backoff.
+            finish(() => reject(context.toError(error, `watching service "${name}"`)), true);
+          })
+          .on('error', (error: Error) => {
+            // etcd cancelled the watch (usually: its start revision was compacted). The client has
+            // already dropped the watcher. Never resume at compact_revision: list again.
+            context.logger.info({ service: name, err: context.toError(error, 'watch') }, `etcd cancelled the watch of "${name}"; listing again`);
+            finish(() => resolve('relist'), false);
+          });
+
+        function apply(response: IWatchResponse): void {
+          for (const event of response.events) {
+            // Already in the list this follow started from.
+            if (Number(event.kv.mod_revision) < position) continue;
+            const id = event.kv.key.toString().slice(keyPrefix.length);
+            if (event.type === 'Delete') {
+              sink.remove(id);
+              continue;
+            }
+            const instance = context.read(name, keyPrefix, event.kv);
+            // A corrupt overwrite means the old value is gone too.
+            if (instance) sink.upsert(instance);
+            else sink.remove(id);
+          }
+          sink.advance(Number(response.header.revision) + 1);
+        }
+      });
+    },
+  };
+}
+
+/** Cancels a watcher, waiting at most `timeoutMs` for etcd to confirm (it may be unreachable). */
+async function release(watcher: Watcher, timeoutMs: number): Promise<void> {
+  let cancel: Promise<void>;
+  try {
+    cancel = watcher.cancel().catch(() => {});
+  } catch {
+    return; // the client's stream is already gone, and the watcher with it
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([cancel, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+}
