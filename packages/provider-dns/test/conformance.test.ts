@@ -1,6 +1,7 @@
 // The provider conformance suite, with instances added and removed by editing the records of
 // a real dnsmasq (DNS cannot register: the "backend" is the zone itself).
 import { createInstance, type Instance, type Provider, type Service } from '@disco/core';
+import type { ServiceSource } from '@disco/core/provider';
 import { Dnsmasq } from '@disco/testing';
 import { describeProvider, type ConformanceBackend } from '@disco/testing/conformance';
 import { afterAll, beforeAll } from 'vitest';
@@ -63,12 +64,36 @@ function withSuiteIds(provider: DnsProvider): Provider {
     deregister: (id, o) => provider.deregister(id, o),
     discover: async (n, o) => (await provider.discover(n, o)).map(suiteId),
     watch: (n, listener, o) => provider.watch(n, (e) => listener('instances' in e ? { instances: e.instances.map(suiteId) } : e), o),
+    // What a Discovery runs in its own engine: the provider's source, ids mapped the same way.
+    source: (n): ServiceSource => {
+      const source = provider.source(n);
+      const list: ServiceSource['list'] = async (signal) => {
+        const result = await source.list(signal);
+        return { ...result, instances: [...result.instances].map(suiteId) };
+      };
+      return { ...source, list };
+    },
     close: () => provider.close(),
   };
 }
 
+/** dnsmasq stops answering (its port stays reserved) and comes back with the same records. */
+let down = false;
+const outage = {
+  async begin() {
+    if (down) return;
+    down = true;
+    await dnsmasq.stop();
+  },
+  async end() {
+    if (!down) return;
+    down = false;
+    await dnsmasq.restart();
+  },
+};
+
 describeProvider(
   'dns (dnsmasq)',
   () => withSuiteIds(new DnsProvider({ servers: dnsmasq.address, domain, timeout: 500, minRefresh: 100, refreshTtl: 1_000 })),
-  { backend, unhealthy: 'remove', fields: ['weight'], settleTimeoutMs: 6_000 },
+  { backend, unhealthy: 'remove', fields: ['weight'], settleTimeoutMs: 6_000, outage },
 );

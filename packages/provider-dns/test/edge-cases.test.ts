@@ -244,6 +244,38 @@ describe('dns provider against a scriptable DNS server', () => {
     }
   });
 
+  it('whatever the server sends, a watched service costs at most 5 lists a second (burst 10)', async () => {
+    const garbage = (request: Packet) => {
+      const header = Buffer.alloc(12);
+      header.writeUInt16BE(request.header.id, 0);
+      header.writeUInt16BE(0x8180, 2);
+      header.writeUInt16BE(1, 4);
+      header.writeUInt16BE(3, 6);
+      return Buffer.concat([header, Buffer.from([0xff])]);
+    };
+    // Three kinds of answer, each at once: garbage with our id, SERVFAIL, and TTL 0 records.
+    const replies: ((request: Packet) => ReturnType<NonNullable<typeof primary.script>>)[] = [
+      garbage,
+      () => ({ rcode: Packet.RCODE.SERVFAIL }),
+      () => ({ answers: [srv('_web._tcp.disco.test', 'a.disco.test', 8080, { ttl: 0 })], additionals: [a('a.disco.test', '10.0.0.1', 0)] }),
+    ];
+    for (const reply of replies) {
+      primary.queries.length = 0;
+      primary.script = (_query, request) => reply(request);
+      const provider = make({ minRefresh: 1, refreshTtl: 1, timeout: 200 });
+      const started = performance.now();
+      const stop = provider.watch('web', () => {});
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      stop();
+      const seconds = (performance.now() - started) / 1000;
+      const lists = primary.queriesFor('_web._tcp.disco.test').length;
+      // One SRV query per list (additionals carry the addresses): burst 10, then 5/s.
+      expect(lists).toBeGreaterThan(5);
+      expect(lists).toBeLessThanOrEqual(10 + Math.ceil(5 * seconds));
+      await provider.close();
+    }
+  });
+
   it('an SRV record with broken RDATA is skipped and reported; the rest of the answer is used', async () => {
     primary.zone = [a('a.disco.test', '10.0.0.1')];
     primary.script = (query, request) => {
