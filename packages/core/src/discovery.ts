@@ -4,7 +4,7 @@ import { roundRobin } from './balancers/round-robin.js';
 import { describeValue } from './describe-value.js';
 import { channels, traced } from './diagnostics.js';
 import { parseDuration, type Duration } from './duration.js';
-import { ClosedError, ConfigError, NoInstancesError, TimeoutError, type DiscoveryError } from './errors.js';
+import { ClosedError, ConfigError, NoInstancesError, TimeoutError, UnsupportedError, type DiscoveryError } from './errors.js';
 import { sourceFromProvider } from './provider/provider-source.js';
 import { WatchEngine } from './provider/watch-engine.js';
 import { HealthAgent } from './health/health-agent.js';
@@ -211,6 +211,19 @@ export class Discovery implements AsyncDisposable {
     this.#assertOpen();
     const entry = this.#entry(validateServiceName(name));
     return traced(channels.discover, { provider: this.#providerName, service: name }, () => entry.read(this.#filter(options), options.signal));
+  }
+
+  /**
+   * The names of the services the backend knows, sorted, each once (straight from the backend,
+   * not cached). `ERR_UNSUPPORTED` naming the provider when it cannot list them.
+   */
+  async listServices(options: OperationOptions = {}): Promise<string[]> {
+    this.#assertOpen();
+    throwIfAborted(options.signal, 'listServices');
+    const provider = await this.#getProvider();
+    if (!provider.listServices) throw new UnsupportedError(`listServices: the ${provider.name} provider cannot list services; name the service you want instead`);
+    const names = await provider.listServices({ signal: options.signal });
+    return [...new Set(names)].sort();
   }
 
   /**

@@ -78,6 +78,11 @@ export interface Provider {
   discover(name: string, options?: OperationOptions): Promise<Instance[]>;
   watch(name: string, listener: WatchListener, options?: OperationOptions): Unsubscribe;
   /**
+   * Optional: the names of the services the backend knows (each once, any order). A backend that
+   * cannot enumerate its services (DNS) rejects with `ERR_UNSUPPORTED` saying why.
+   */
+  listServices?(options?: OperationOptions): Promise<string[]>;
+  /**
    * The source of one service's instances, run by core's watch engine (`@disco/core/provider`).
    * A provider built on the kit has it; `Discovery` then runs the source itself (one engine per
    * service name) instead of calling `watch`. Providers without it are wrapped around `watch`/`discover`.
