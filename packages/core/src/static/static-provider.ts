@@ -1,7 +1,10 @@
 import { throwIfAborted } from '../abort.js';
-import { ClosedError, ConfigError, type InvalidRecordError } from '../errors.js';
-import { Listeners, unsubscribeOnAbort } from '../listeners.js';
-import type { OperationOptions, Provider, ProviderEvent, RegisterOptions, Unsubscribe, WatchEvent, WatchListener } from '../provider.js';
+import { ClosedError, ConfigError, type DiscoveryError, type InvalidRecordError } from '../errors.js';
+import { Listeners } from '../listeners.js';
+import { silentLogger } from '../logger.js';
+import type { OperationOptions, Provider, ProviderEvent, RegisterOptions, Unsubscribe, WatchListener } from '../provider.js';
+import type { ServiceSource } from '../provider/source.js';
+import { WatchHub } from '../provider/watch-hub.js';
 import { instanceFromService, type Instance, type Service } from '../service.js';
 import { isPlainObject, validateService, validateServiceName } from '../validate.js';
 import { StaticFile } from './static-file.js';
@@ -29,8 +32,10 @@ export class StaticProvider implements Provider {
   readonly #configured: Map<string, Instance[]>;
   #fromFile = new Map<string, Instance[]>();
   readonly #registered = new Map<string, Map<string, Instance>>();
-  readonly #watchers = new Map<string, Listeners<WatchEvent>>();
+  /** Followers of one name: told of each change, or of the file going bad (the engine does the rest). */
+  readonly #followers = new Map<string, Listeners<DiscoveryError | undefined>>();
   readonly #events = new Listeners<ProviderEvent>();
+  readonly #hub = new WatchHub({ provider: 'static', source: (name) => this.source(name), emit: (event) => this.#events.emit(event), logger: silentLogger });
   readonly #file: StaticFile | undefined;
   #fileReady: Promise<void> | undefined;
   #fileFailing = false;
@@ -61,7 +66,7 @@ export class StaticProvider implements Provider {
           // Watchers hear it once per bad stretch ("what you hold may be stale"), not once per bad write.
           if (this.#fileFailing) return;
           this.#fileFailing = true;
-          for (const listeners of this.#watchers.values()) listeners.emit({ error });
+          for (const followers of this.#followers.values()) followers.emit(error);
         },
       );
     }
@@ -88,34 +93,40 @@ export class StaticProvider implements Provider {
     this.#assertOpen();
     validateServiceName(name);
     throwIfAborted(options.signal, 'discover');
-    await this.#loadFile();
-    return this.#snapshot(name);
+    return this.#hub.discover(name, options.signal);
   }
 
   watch(name: string, listener: WatchListener, options: OperationOptions = {}): Unsubscribe {
     this.#assertOpen();
     validateServiceName(name);
     throwIfAborted(options.signal, 'watch');
-    let remove: Unsubscribe | undefined;
-    let stopped = false;
-    // Subscribe once the file (if any) is loaded, so the first event is the full current state, sent once.
-    void this.#loadFile().then(
-      () => {
-        if (stopped || this.#closed) return;
-        let listeners = this.#watchers.get(name);
-        if (!listeners) this.#watchers.set(name, (listeners = new Listeners()));
-        remove = listeners.add(listener);
-        listener({ instances: this.#snapshot(name) });
+    return this.#hub.watch(name, listener, options.signal);
+  }
+
+  /** The list is what configuration, the file and registrations hold; a follow hears each change. */
+  source(name: string): ServiceSource {
+    return {
+      list: async () => {
+        this.#assertOpen();
+        await this.#loadFile();
+        return { instances: this.#snapshot(name), position: 0 };
       },
-      (error: unknown) => {
-        if (!stopped && !this.#closed) listener({ error: toDiscoveryError(error, this.name) });
-      },
-    );
-    return unsubscribeOnAbort(options.signal, () => {
-      stopped = true;
-      remove?.();
-      if (this.#watchers.get(name)?.size === 0) this.#watchers.delete(name);
-    });
+      follow: (_position, sink, signal) =>
+        new Promise((resolve) => {
+          let followers = this.#followers.get(name);
+          if (!followers) this.#followers.set(name, (followers = new Listeners()));
+          const remove = followers.add((error) => (error ? sink.stale(error) : sink.replace(this.#snapshot(name))));
+          const end = () => {
+            remove();
+            if (this.#followers.get(name)?.size === 0) this.#followers.delete(name);
+            resolve('ended');
+          };
+          if (signal.aborted) end();
+          else signal.addEventListener('abort', end, { once: true });
+        }),
+      // Nothing here can end or fail on its own: a follow lasts until it is stopped.
+      resyncMs: 0,
+    };
   }
 
   onEvent(listener: (event: ProviderEvent) => void): Unsubscribe {
@@ -125,7 +136,8 @@ export class StaticProvider implements Provider {
   async close(): Promise<void> {
     this.#closed = true;
     this.#file?.close();
-    this.#watchers.clear();
+    await this.#hub.close();
+    this.#followers.clear();
     this.#events.clear();
   }
 
@@ -161,8 +173,7 @@ export class StaticProvider implements Provider {
   }
 
   #notify(name: string): void {
-    const listeners = this.#watchers.get(name);
-    if (listeners?.size) listeners.emit({ instances: this.#snapshot(name) });
+    this.#followers.get(name)?.emit(undefined);
   }
 
   #report(error: InvalidRecordError): void {
