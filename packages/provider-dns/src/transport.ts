@@ -88,14 +88,25 @@ function withDeadline<T>(
       done = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
-      cleanup();
+      try {
+        cleanup();
+      } catch {
+        // A socket that is already closed: nothing is left to release, and this runs in a socket or timer callback.
+      }
       if (error) reject(error);
       else resolve(value as T);
     };
     const onAbort = () => finish(new QueryError('aborted', `${what} was aborted`));
     const timer = setTimeout(() => finish(new QueryError('timeout', `${what} timed out after ${timeoutMs} ms${dropped}`)), timeoutMs);
     signal.addEventListener('abort', onAbort, { once: true });
-    cleanup = start(finish, (text) => (dropped = ` (ignored ${text})`));
+    try {
+      const release = start(finish, (text) => (dropped = ` (ignored ${text})`));
+      // Settled while starting (a synchronous failure): release at once, nothing will later.
+      if (done) release();
+      else cleanup = release;
+    } catch (error) {
+      finish(new QueryError('network', (error as Error).message, { cause: error }));
+    }
   });
 }
 
