@@ -16,3 +16,14 @@ export function defaultIsFailure(result: CallResult): boolean {
 export function isCallerTimeout(reason: unknown): boolean {
   return typeof reason === 'object' && reason !== null && (reason as { name?: unknown }).name === 'TimeoutError';
 }
+
+/** A retry the dispatcher made (`granted`), or one the retry budget refused. */
+export interface RetryEvent {
+  readonly service: string;
+  /** The instance whose attempt failed. */
+  readonly instanceId: string;
+  /** What that attempt came to: a retryable status or a connect-type error. */
+  readonly result: CallResult;
+  /** False when the retry budget was spent: the caller gets this result. */
+  readonly granted: boolean;
+}

@@ -1,7 +1,7 @@
 import { ConfigError, parseDuration, type BalancerSpec, type Duration } from '@disco/core';
 import type { Dispatcher, Pool } from 'undici';
 import { compileHostRule, type HostRule, type ServiceTarget } from './host-rule.js';
-import { defaultIsFailure, type CallResult } from './call-result.js';
+import { defaultIsFailure, type CallResult, type RetryEvent } from './call-result.js';
 
 /** The retry budget of one service (Finagle's RetryBudget, Envoy's retry_budget). */
 export interface RetryBudgetOptions {
@@ -59,6 +59,8 @@ export interface DiscoveryDispatcherOptions extends ServiceCallOptions {
   fallback?: Dispatcher;
   /** Whether a call counts as a failure for the balancer. Default: errors, and statuses >= 500. */
   isFailure?: (result: CallResult) => boolean;
+  /** Hears each retry, and each one the retry budget refused (for metrics and logs); must not throw. */
+  onRetry?: (event: RetryEvent) => void;
   /** The Host header sent: the request's own host (`users`, default) or the instance's `address:port`. */
   hostHeader?: 'service' | 'instance';
   /** Metadata key whose value `https` makes an instance be called over TLS. Default 'scheme'. */
@@ -94,6 +96,7 @@ export interface RouterSettings {
   readonly poolFactory: ((origin: string, options: Pool.Options) => Dispatcher) | undefined;
   readonly fallback: Dispatcher | undefined;
   readonly isFailure: (result: CallResult) => boolean;
+  readonly onRetry: ((event: RetryEvent) => void) | undefined;
   readonly hostHeader: 'service' | 'instance';
   readonly tlsMetadataKey: string;
   readonly readyTimeoutMs: number;
@@ -102,7 +105,7 @@ export interface RouterSettings {
 
 const optionKeys = [
   'balancer', 'balancerOptions', 'tags', 'healthyOnly', 'retry', 'route', 'services', 'pool', 'poolFactory',
-  'fallback', 'isFailure', 'hostHeader', 'tlsMetadataKey', 'readyTimeout', 'drainTimeout',
+  'fallback', 'isFailure', 'onRetry', 'hostHeader', 'tlsMetadataKey', 'readyTimeout', 'drainTimeout',
 ] as const satisfies readonly (keyof DiscoveryDispatcherOptions)[];
 const serviceKeys = ['balancer', 'balancerOptions', 'tags', 'healthyOnly', 'retry'] as const satisfies readonly (keyof ServiceCallOptions)[];
 const retryKeys = ['retries', 'methods', 'statuses', 'errorCodes', 'maxRetryAfter', 'maxBufferedBytes', 'budget'] as const satisfies readonly (keyof RetryOptions)[];
@@ -194,7 +197,7 @@ export function resolveOptions(options: DiscoveryDispatcherOptions | undefined):
   for (const [name, value] of Object.entries(services)) {
     perService.set(name, serviceSettings(checkKeys(value, serviceKeys, `services.${name}`), defaults, `services.${name}.`));
   }
-  for (const key of ['poolFactory', 'isFailure'] as const) {
+  for (const key of ['poolFactory', 'isFailure', 'onRetry'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'function') fail(key, `must be a function; got ${typeof o[key]}`);
   }
   if (o.pool !== undefined && (typeof o.pool !== 'object' || o.pool === null)) fail('pool', 'must be an object of undici Pool options');
@@ -211,6 +214,7 @@ export function resolveOptions(options: DiscoveryDispatcherOptions | undefined):
     poolFactory: o.poolFactory as RouterSettings['poolFactory'],
     fallback,
     isFailure: (o.isFailure as RouterSettings['isFailure'] | undefined) ?? defaultIsFailure,
+    onRetry: o.onRetry as RouterSettings['onRetry'],
     hostHeader,
     tlsMetadataKey: (o.tlsMetadataKey as string | undefined) ?? 'scheme',
     readyTimeoutMs: parseDuration((o.readyTimeout ?? '10s') as Duration, 'readyTimeout'),

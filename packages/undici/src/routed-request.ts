@@ -2,7 +2,7 @@ import type { Lease } from '@disco/core';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errors, type Dispatcher } from 'undici';
-import { isCallerTimeout, type CallResult } from './call-result.js';
+import { isCallerTimeout, type CallResult, type RetryEvent } from './call-result.js';
 import type { RetrySettings } from './options.js';
 import { prepareBody, type PreparedBody } from './request-body.js';
 import { withHost } from './request-headers.js';
@@ -16,6 +16,7 @@ type Handler = Dispatcher.DispatchHandler;
 /** How the router wants requests sent; the same for every request. */
 export interface SendSettings {
   readonly isFailure: (result: CallResult) => boolean;
+  readonly onRetry: ((event: RetryEvent) => void) | undefined;
   readonly hostHeader: 'service' | 'instance';
   readonly tlsMetadataKey: string;
 }
@@ -54,6 +55,8 @@ export class RoutedRequest implements Controller, Handler {
   #retriable = false;
   readonly #tried: string[] = [];
   #lease: Lease | undefined;
+  /** The current (or last) attempt's instance. */
+  #instanceId = '';
   #controller: Controller | null = null;
   #failed = false;
   #holding = false;
@@ -112,6 +115,7 @@ export class RoutedRequest implements Controller, Handler {
     }
     const { instance } = lease;
     this.#tried.push(instance.id);
+    this.#instanceId = instance.id;
     this.#lease = lease;
     this.#failed = false;
     this.#held = undefined;
@@ -133,12 +137,21 @@ export class RoutedRequest implements Controller, Handler {
     }, delayMs);
   }
 
-  /** Whether this request may take one more attempt now (consumes a retry from the budget when it may). */
-  #mayRetry(): boolean {
+  /** Whether this request may take one more attempt after `result` (consumes a retry from the budget when it may). */
+  #mayRetry(result: CallResult): boolean {
     const retry = this.#retry;
     if (!retry || !this.#retriable || this.#aborted) return false;
     if (this.#tried.length > retry.retries || !this.#route.hasUntried(this.#tried)) return false;
-    return this.#route.budget?.tryWithdraw() ?? false;
+    const granted = this.#route.budget?.tryWithdraw() ?? false;
+    const onRetry = this.#settings.onRetry;
+    if (onRetry) {
+      try {
+        onRetry({ service: this.#route.name, instanceId: this.#instanceId, result, granted });
+      } catch {
+        // A listener's failure must not break the request it was told about.
+      }
+    }
+    return granted;
   }
 
   #release(failed: boolean): void {
@@ -242,7 +255,7 @@ export class RoutedRequest implements Controller, Handler {
     const retry = this.#retry;
     if (retry?.statuses.has(statusCode)) {
       const delay = retryAfterMs(headers);
-      if (delay <= retry.maxRetryAfterMs && this.#mayRetry()) {
+      if (delay <= retry.maxRetryAfterMs && this.#mayRetry({ statusCode })) {
         this.#holding = true;
         this.#lastError = undefined;
         this.#held = { statusCode, headers, statusMessage, rawHeaders: controller.rawHeaders, chunks: [], size: 0 };
@@ -297,7 +310,7 @@ export class RoutedRequest implements Controller, Handler {
       this.#lastError = error;
       return this.#scheduleRetry(this.#retryDelay);
     }
-    if (!this.#streaming && !aborted && this.#retry && isRetriableError(error, this.#retry) && this.#mayRetry()) {
+    if (!this.#streaming && !aborted && this.#retry && isRetriableError(error, this.#retry) && this.#mayRetry({ error })) {
       this.#lastError = error;
       return this.#scheduleRetry(0);
     }

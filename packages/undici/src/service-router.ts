@@ -19,7 +19,7 @@ export class ServiceRouter {
   constructor(discovery: Discovery, settings: RouterSettings) {
     this.#discovery = discovery;
     this.#settings = settings;
-    this.#send = { isFailure: settings.isFailure, hostHeader: settings.hostHeader, tlsMetadataKey: settings.tlsMetadataKey };
+    this.#send = { isFailure: settings.isFailure, onRetry: settings.onRetry, hostHeader: settings.hostHeader, tlsMetadataKey: settings.tlsMetadataKey };
   }
 
   get closed(): boolean {

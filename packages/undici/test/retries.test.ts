@@ -2,7 +2,7 @@ import { createDiscovery, staticProvider } from '@disco/core';
 import { freePort } from '@disco/testing';
 import { fetch, request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { discoveryDispatcher } from '../src/index.ts';
+import { discoveryDispatcher, type RetryEvent } from '../src/index.ts';
 import { serviceFixture, tally } from './fixture.ts';
 import type { Behaviour } from './http-servers.ts';
 
@@ -112,7 +112,12 @@ describe('retries on another instance', () => {
 
 describe('the retry budget', () => {
   it('caps the extra requests a broken service sees at the configured share (counted at the servers)', async () => {
-    const { servers, get } = await serviceFixture(['a', 'b', 'c'], { retry: { retries: 2, budget: { ratio: 0.2, minPerSecond: 0 } } }, unavailable);
+    const events = { granted: 0, refused: 0 };
+    const onRetry = ({ granted, result, service }: RetryEvent) => {
+      expect([service, result.statusCode]).toEqual(['svc', 503]);
+      events[granted ? 'granted' : 'refused']++;
+    };
+    const { servers, get } = await serviceFixture(['a', 'b', 'c'], { retry: { retries: 2, budget: { ratio: 0.2, minPerSecond: 0 } }, onRetry }, unavailable);
     const requests = 300;
     let unavailableSeen = 0;
     for (let i = 0; i < requests; i++) if ((await get()).status === 503) unavailableSeen++;
@@ -123,6 +128,8 @@ describe('the retry budget', () => {
     expect(extra).toBeLessThanOrEqual(0.2 * requests);
     // The budget is spent, not left unused: without it every request would be tried three times.
     expect(extra).toBeGreaterThanOrEqual(0.2 * requests - 1);
+    expect(events.granted).toBe(extra);
+    expect(events.refused).toBeGreaterThan(requests - extra - 1);
   });
 
   it('the floor lets a quiet service retry: minPerSecond × window retries without traffic to earn them', async () => {
