@@ -1,11 +1,12 @@
 // Configuration: environment variables, address forms, TLS (against a real TLS front of the double), loading by name.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { createDiscovery, silentLogger } from '@disco/core';
-import { ConsulDouble, makeTestCertificates, type TestCertificates } from '@disco/testing';
+import { ConsulDouble, makeTestCertificates, waitFor, type TestCertificates } from '@disco/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConsulProvider, createProvider, optionsFromEnv } from '../src/index.js';
+import { ConsulProvider, consulProvider, createProvider, optionsFromEnv } from '../src/index.js';
 import { parseAddress } from '../src/options.js';
 
 describe('environment and addresses', () => {
@@ -100,6 +101,67 @@ describe('environment and addresses', () => {
   });
 });
 
+describe('one provider shape (issue 11, item 9)', () => {
+  it('an unknown key is ERR_CONFIG naming it and the nearest known key, at every level', () => {
+    const cases: [object, string, string][] = [
+      [{ adress: 'x:1' }, 'consul.adress', 'address'],
+      [{ rateLimit: { perSecond: 1 } }, 'consul.rateLimit', 'wait'],
+      [{ tls: { caFile: '/ca.pem' } }, 'consul.tls.caFile', 'ca'],
+      [{ tls: { verify: false } }, 'consul.tls.verify', 'cert'],
+      [{ backoff: { initail: '1s' } }, 'consul.backoff.initail', 'initial'],
+    ];
+    for (const [options, variable, nearest] of cases) {
+      expect(() => consulProvider(options as never, { env: {} }), variable).toThrow(
+        expect.objectContaining({ code: 'ERR_CONFIG', variable, message: expect.stringContaining(`did you mean "${nearest}"?`) }),
+      );
+    }
+  });
+
+  it('reads the environment of the context, else process.env; a defined option wins; an undefined one leaves the variable in force', async () => {
+    const double = await ConsulDouble.start();
+    const saved = { addr: process.env.CONSUL_HTTP_ADDR, consistency: process.env.CONSUL_CONSISTENCY };
+    const lastQuery = () => double.requestsTo('/v1/health/service/x').at(-1)!.query;
+    try {
+      const fromContext = consulProvider({ address: undefined, consistency: undefined }, { env: { CONSUL_HTTP_ADDR: double.address, CONSUL_CONSISTENCY: 'stale' } });
+      await fromContext.discover('x');
+      expect(lastQuery().has('stale')).toBe(true);
+      await fromContext.close();
+      process.env.CONSUL_HTTP_ADDR = double.address;
+      process.env.CONSUL_CONSISTENCY = 'consistent';
+      const fromProcess = consulProvider();
+      await fromProcess.discover('x');
+      expect(lastQuery().has('consistent')).toBe(true);
+      await fromProcess.close();
+      const overridden = consulProvider({ consistency: 'default' }, { env: { CONSUL_HTTP_ADDR: double.address, CONSUL_CONSISTENCY: 'stale' } });
+      await overridden.discover('x');
+      expect(lastQuery().has('stale') || lastQuery().has('consistent')).toBe(false);
+      await overridden.close();
+    } finally {
+      for (const [name, value] of [['CONSUL_HTTP_ADDR', saved.addr], ['CONSUL_CONSISTENCY', saved.consistency]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await double.close();
+    }
+  });
+
+  it('the logger comes from the options, else from the context', async () => {
+    const lines: string[] = [];
+    const logger = { debug: () => {}, info: () => {}, warn: (...args: unknown[]) => void lines.push(String(args.at(-1))), error: () => {} };
+    const double = await ConsulDouble.start();
+    try {
+      double.faults.add({ path: '/v1/health/', status: 500, body: 'boom' });
+      const provider = consulProvider({ address: double.address, backoff: { initial: '10ms', max: '20ms' } }, { env: {}, logger });
+      const stop = provider.watch('x', () => {});
+      await waitFor(() => lines.some((l) => l.includes('boom')), { what: 'the context logger to hear of the failure' });
+      stop();
+      await provider.close();
+    } finally {
+      await double.close();
+    }
+  });
+});
+
 describe('TLS (CONSUL_HTTP_SSL, CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY)', () => {
   let certs: TestCertificates;
   let double: ConsulDouble;
@@ -144,5 +206,30 @@ describe('TLS (CONSUL_HTTP_SSL, CONSUL_CACERT, CONSUL_CLIENT_CERT, CONSUL_CLIENT
     await expect(noClientCert.discover('tls')).rejects.toMatchObject({ code: 'ERR_PROVIDER_UNAVAILABLE' });
     await noClientCert.close();
     expect(() => createProvider({}, { env: { CONSUL_HTTP_ADDR: `https://${address}`, CONSUL_CLIENT_CERT: certs.clientCert }, logger: silentLogger })).toThrow(/CONSUL_CLIENT_KEY/);
+  });
+
+  it('tls.ca, tls.cert and tls.key take PEM text as well as a file path', async () => {
+    const pem = (path: string) => readFileSync(path, 'utf8');
+    const provider = consulProvider({ address: `https://${address}`, tls: { ca: pem(certs.ca), cert: pem(certs.clientCert), key: certs.clientKey } }, { env: {} });
+    expect(await provider.discover('tls')).toEqual([]);
+    await provider.close();
+  });
+
+  it('insecureSkipVerify (CONSUL_HTTP_SSL_VERIFY=false) talks to an agent whose CA it does not have', async () => {
+    const env = { CONSUL_HTTP_ADDR: `https://${address}`, CONSUL_HTTP_SSL_VERIFY: 'false', CONSUL_CLIENT_CERT: certs.clientCert, CONSUL_CLIENT_KEY: certs.clientKey };
+    const provider = consulProvider({}, { env });
+    expect(await provider.discover('tls')).toEqual([]);
+    await provider.close();
+  });
+
+  it('a file that is not PEM, or a key where a certificate belongs, is ERR_CONFIG naming the variable or option', () => {
+    const notPem = join(certs.dir, 'not-a-cert.txt');
+    writeFileSync(notPem, 'hello');
+    expect(() => consulProvider({}, { env: { CONSUL_HTTP_ADDR: `https://${address}`, CONSUL_CACERT: notPem } })).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG', variable: 'CONSUL_CACERT', message: expect.stringMatching(/holds no PEM/) }),
+    );
+    expect(() => consulProvider({ address: `https://${address}`, tls: { cert: certs.clientKey, key: certs.clientKey } }, { env: {} })).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG', variable: 'CONSUL_CLIENT_CERT', message: expect.stringMatching(/consul\.tls\.cert \(CONSUL_CLIENT_CERT\) is not a readable PEM certificate/) }),
+    );
   });
 });

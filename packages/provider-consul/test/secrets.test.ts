@@ -87,3 +87,24 @@ it('no log line, event, watch event or error of a troubled run contains the toke
     expect(request.path).not.toContain(token);
   }
 });
+
+it('a token straddling the 300-character cut of a quoted answer leaves no piece of 8 characters or more (issue 11, defect 4)', async () => {
+  const provider = new ConsulProvider({ address: double.address, token, retries: 0 }, { env: {} });
+  try {
+    // Every piece of 8 or more characters contains one of exactly 8, so checking those covers them all.
+    const pieces = Array.from({ length: token.length - 7 }, (_, i) => token.slice(i, i + 8));
+    for (let before = 1; before < token.length; before++) {
+      // The token starts `before` characters ahead of the cut, so the cut falls inside it.
+      const body = `${'x'.repeat(300 - before)}${token} and more text after it`;
+      const remove = double.faults.add({ path: '/v1/health/service/cut', status: 500, body });
+      const error = await provider.discover('cut').catch((e: unknown) => e);
+      remove();
+      expect(error, `cut ${before} characters into the token`).toMatchObject({ code: 'ERR_PROVIDER_UNAVAILABLE' });
+      const text = dump(error);
+      expect(text).toMatch(/x{20}/); // the excerpt is there
+      for (const piece of pieces) expect(text, `cut ${before} characters into the token`).not.toContain(piece);
+    }
+  } finally {
+    await provider.close();
+  }
+});
