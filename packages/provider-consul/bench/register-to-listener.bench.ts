@@ -6,8 +6,9 @@ import { ConsulProvider } from '@disco/provider-consul';
 import { ConsulDouble } from '@disco/testing';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 100);
-// Changes 50 ms apart (20/s): below the watch's default rate limit (25/s), so this measures latency, not throttling.
-const spacingMs = 50;
+// Changes 250 ms apart (4/s): below the watch engine's bound (5 lists/follows per second per service),
+// so this measures latency, not throttling.
+const spacingMs = 250;
 const double = await ConsulDouble.start();
 
 const register = (name: string, id: string, port: number) =>
