@@ -2,7 +2,7 @@ import {
   AbortedError, ClosedError, ConfigError, createDiscovery, DiscoveryError, InvalidRecordError, InvalidServiceError, isDiscoveryError,
   NoInstancesError, ProviderNotInstalledError, ProviderUnavailableError, staticProvider, TimeoutError, UnsupportedError, type DiscoveryErrorCode, type Provider,
 } from '@disco/core';
-import { describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it, vi } from 'vitest';
 
 const cases: [DiscoveryErrorCode, DiscoveryError][] = [
   ['ERR_INVALID_SERVICE', new InvalidServiceError(['port must be an integer from 1 to 65535; got 0'])],
@@ -79,3 +79,28 @@ function bind(p: Provider): Provider {
     discover: p.discover.bind(p), watch: p.watch.bind(p), close: p.close.bind(p),
   };
 }
+
+describe('one error model', () => {
+  it('says whether retrying can help: transient failures yes, mistakes no, and a provider may say otherwise', () => {
+    const retryable = cases.filter(([, e]) => e.retryable).map(([code]) => code);
+    expect(retryable).toEqual(['ERR_NO_INSTANCES', 'ERR_PROVIDER_UNAVAILABLE', 'ERR_TIMEOUT']);
+    expect(new ConfigError('400 Bad Request: bad wait', 'consul.wait').retryable).toBe(false);
+    expect(new ProviderUnavailableError('consul', 'a 400 the server will repeat', { retryable: false }).retryable).toBe(false);
+  });
+
+  it('instanceof holds across two installed copies of @disco/core, class by class', async () => {
+    // A second copy: the same file evaluated again as another module (what two node_modules copies are).
+    vi.resetModules();
+    const copy = await import('../src/errors.js');
+    expect(copy.DiscoveryError).not.toBe(DiscoveryError);
+    const theirs = new copy.NoInstancesError('users');
+    expect(theirs).toBeInstanceOf(DiscoveryError);
+    expect(theirs).toBeInstanceOf(NoInstancesError);
+    expect(theirs).not.toBeInstanceOf(ConfigError);
+    expect(new ClosedError()).toBeInstanceOf(copy.DiscoveryError);
+    expect(new ClosedError()).toBeInstanceOf(copy.ClosedError);
+    expect(new ClosedError()).not.toBeInstanceOf(copy.TimeoutError);
+    expect(new Error('plain')).not.toBeInstanceOf(copy.DiscoveryError);
+    expect(theirs.retryable).toBe(true);
+  });
+});

@@ -1,4 +1,5 @@
-import { createDiscovery, HealthAgent, httpProbe, tcpProbe, type HealthStatus, type Instance } from '@disco/core';
+import { createDiscovery, httpProbe, tcpProbe, type HealthStatus, type Instance } from '@disco/core';
+import { HealthAgent } from '../src/health/health-agent.js';
 import { freePort, waitFor } from '@disco/testing';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';

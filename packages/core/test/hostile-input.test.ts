@@ -1,23 +1,7 @@
 // Issue 13, core items 1–5: each input here once made core throw a TypeError, accept garbage,
 // overflow Node's timers or drop the last good static content.
-import {
-  assertHealthStatus,
-  configFromEnv,
-  createDiscovery,
-  HealthAgent,
-  isDiscoveryError,
-  onShutdown,
-  parseCompactInstances,
-  parseDuration,
-  serviceProblems,
-  staticProvider,
-  tryParseDuration,
-  validateService,
-  type Instance,
-  type ProviderEvent,
-  type Service,
-  type WatchEvent,
-} from '@disco/core';
+import { assertHealthStatus, configFromEnv, createDiscovery, isDiscoveryError, onShutdown, parseCompactInstances, parseDuration, serviceProblems, staticProvider, tryParseDuration, validateService, type Instance, type ProviderEvent, type Service, type WatchEvent } from '@disco/core';
+import { HealthAgent } from '../src/health/health-agent.js';
 import { waitFor } from '@disco/testing';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

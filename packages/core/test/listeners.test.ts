@@ -1,4 +1,4 @@
-import { Listeners, unsubscribeOnAbort } from '@disco/core';
+import { Listeners, unsubscribeOnAbort } from '@disco/core/provider';
 import { describe, expect, it } from 'vitest';
 
 describe('Listeners', () => {

@@ -1,4 +1,5 @@
-import { createDiscovery, createRedactor, type Logger } from '@disco/core';
+import { createDiscovery, type Logger } from '@disco/core';
+import { createRedactor } from '@disco/core/provider';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@disco/testing';
 import { ScriptedProvider } from './helpers.js';

@@ -1,4 +1,5 @@
-import { Backoff, createInstance, endpoint, jitter, parseDuration, reconcile, roundRobin, sameSnapshot, serviceProblems, tryParseDuration, validateService } from '@disco/core';
+import { createInstance, endpoint, parseDuration, roundRobin, serviceProblems, tryParseDuration, validateService } from '@disco/core';
+import { Backoff, jitter, reconcile, sameSnapshot } from '@disco/core/provider';
 import { describe, expect, it } from 'vitest';
 
 describe('durations', () => {

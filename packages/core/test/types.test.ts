@@ -53,3 +53,21 @@ describe('public types', () => {
     expectTypeOf<Provider['capabilities']['register']>().toEqualTypeOf<boolean>();
   });
 });
+
+describe('events and provider options', () => {
+  it('provider events are a discriminated union', async () => {
+    const { createDiscovery: create } = await import('@disco/core');
+    create().on('provider', (event) => {
+      if (event.type === 'invalid-record') expectTypeOf(event.error).toEqualTypeOf<import('@disco/core').InvalidRecordError>();
+      if (event.type === 'resync') expectTypeOf(event.error).toEqualTypeOf<undefined>();
+    });
+    expectTypeOf<import('@disco/core').ProviderEvent['type']>().toEqualTypeOf<
+      'invalid-record' | 'lease-lost' | 'heartbeat-failed' | 'resync' | 'reconnected' | 'lease-restored' | 'reregistered' | 'acl-filtered' | 'watch-silent'
+    >();
+  });
+
+  it('options of a provider package nobody imported are an open record until its package adds them to ProviderOptionsMap', () => {
+    expectTypeOf<NonNullable<DiscoveryConfig['static']>>().toHaveProperty('instances');
+    expectTypeOf<DiscoveryConfig>().toHaveProperty('providers');
+  });
+});

@@ -9,7 +9,6 @@ import { instanceFromService, type Instance, type Service } from '../service.js'
 import { isPlainObject, validateService, validateServiceName } from '../validate.js';
 import { StaticFile } from './static-file.js';
 import { parseCompactInstances, parseStaticServices, type StaticServices } from './static-records.js';
-import { toDiscoveryError } from '../to-discovery-error.js';
 import { describeValue } from '../describe-value.js';
 
 export interface StaticProviderOptions {
