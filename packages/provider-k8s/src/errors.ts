@@ -3,9 +3,10 @@ import { ConfigError, isDiscoveryError, ProviderUnavailableError, TimeoutError, 
 /** The HTTP status of a failure: an ApiException or our own list error has `.code`, a client-node Watch error `.statusCode`. */
 export function statusOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
+  if (error instanceof DOMException) return undefined; // its numeric `code` is not an HTTP status
   const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
-  if (typeof statusCode === 'number') return statusCode;
-  return typeof code === 'number' ? code : undefined;
+  const status = typeof statusCode === 'number' ? statusCode : code;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599 ? status : undefined;
 }
 
 /** 410 Gone: the resourceVersion or continue token is too old; drop the cache and list again. */
@@ -45,6 +46,7 @@ export function apiError(error: unknown, what: string, context: ErrorContext): D
   const { redact, credential } = context;
   if (isDiscoveryError(error)) return error;
   const status = statusOf(error);
+  if ((error as { name?: unknown } | null)?.name === 'TimeoutError') return new TimeoutError(what, context.timeoutMs ?? 0, { cause: error });
   const raw = error instanceof Error ? error.message : String(error);
   const redacted = redact(raw);
   const detail = redacted.length > maxDetail ? `${redacted.slice(0, maxDetail)}…` : redacted;
@@ -57,11 +59,8 @@ export function apiError(error: unknown, what: string, context: ErrorContext): D
       return new ConfigError(`${what}: forbidden (403); the account of ${credential} needs RBAC permission to list and watch this resource in this namespace`, credential, { cause: error });
     case 404:
       return new ConfigError(`${what}: not found (404); the cluster does not serve this API (EndpointSlices need discovery.k8s.io/v1, Kubernetes 1.21+)`, undefined, { cause: error });
-    case undefined: {
-      const name = (error as { name?: unknown } | null)?.name;
-      if (name === 'TimeoutError') return new TimeoutError(what, context.timeoutMs ?? 0, { cause: error });
+    case undefined:
       return new ProviderUnavailableError('kubernetes', `${what}: ${detail}`, { cause: error });
-    }
     default:
       return new ProviderUnavailableError('kubernetes', `${what}: the API server answered ${status}: ${detail}`, { cause: error });
   }

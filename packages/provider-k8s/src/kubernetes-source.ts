@@ -23,6 +23,8 @@ export interface KubernetesSourceHooks {
   readonly what: string;
 }
 
+/** A list page that takes longer is given up (the API server's own limit for ordinary requests is 60 s). */
+const pageTimeoutMs = 60_000;
 /** Node treats longer timer delays as 1 ms. */
 const maxTimerMs = 2 ** 31 - 1;
 const changeTypes = new Set(['ADDED', 'MODIFIED', 'DELETED']);
@@ -73,7 +75,7 @@ export class KubernetesSource implements ServiceSource<string> {
         break;
       } catch (error) {
         // An expired continue token: the list changed under us; start over, once.
-        if (!isGone(error) || attempt > 0 || signal.aborted) throw this.#error(error, `listing ${this.#hooks.what}`);
+        if (!isGone(error) || attempt > 0 || signal.aborted) throw this.#error(error, `listing ${this.#hooks.what}`, pageTimeoutMs);
         this.#emit('resync', 'the list continuation expired (410 Gone); listing again');
       }
     }
@@ -120,11 +122,11 @@ export class KubernetesSource implements ServiceSource<string> {
         try {
           publish();
         } catch (error) {
-          return reject(this.#error(error, what));
+          return reject(this.#error(error, what, silenceMs + 1000));
         }
         outcome();
       };
-      const fail = (error: unknown) => finish(() => reject(this.#error(error, what)));
+      const fail = (error: unknown) => finish(() => reject(this.#error(error, what, silenceMs + 1000)));
       // Every callback below runs under a guard: a throw fails this watch (the engine retries), never the process.
       const guarded =
         <A extends unknown[]>(run: (...args: A) => void) =>
@@ -197,7 +199,7 @@ export class KubernetesSource implements ServiceSource<string> {
     let next: string | undefined;
     let resourceVersion: string | undefined;
     do {
-      const page = await this.#api.list({ continue: next, limit: this.#options.pageSize, signal });
+      const page = await this.#page(next, signal);
       for (const item of page.items) items.push(item);
       next = page.continue;
       resourceVersion = page.resourceVersion;
@@ -205,8 +207,23 @@ export class KubernetesSource implements ServiceSource<string> {
     return { items, resourceVersion };
   }
 
-  #error(error: unknown, what: string) {
-    return apiError(error, what, this.#hooks.errors);
+  /** One page, given up after pageTimeoutMs (a timer cleared with the page, so nothing outlives it). */
+  async #page(next: string | undefined, signal: AbortSignal) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${pageTimeoutMs} ms`, 'TimeoutError')), pageTimeoutMs);
+    const onAbort = () => controller.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.#api.list({ continue: next, limit: this.#options.pageSize, signal: controller.signal });
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #error(error: unknown, what: string, timeoutMs?: number) {
+    return apiError(error, what, { ...this.#hooks.errors, timeoutMs });
   }
 
   #invalid(problem: InvalidRecordError): void {

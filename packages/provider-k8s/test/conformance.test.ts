@@ -11,7 +11,16 @@ const suite = { unhealthy: 'remove', fields: ['zone'], address: '192.0.2.10', se
 describe('against the Kubernetes API double', async () => {
   const fixture: DoubleFixture = await startDouble();
   const backend = sliceBackend(loadKubeConfig(fixture.kubeconfig), 'default');
-  describeProvider('kubernetes (double)', () => fixture.provider(), { ...suite, backend });
+  // An outage is the API server going away (connections refused) and coming back with its objects.
+  const outage = {
+    begin: async () => {
+      if (fixture.double.running) await fixture.double.stop();
+    },
+    end: async () => {
+      if (!fixture.double.running) await fixture.double.start();
+    },
+  };
+  describeProvider('kubernetes (double)', () => fixture.provider(), { ...suite, backend, outage });
   afterAll(() => fixture.close());
 });
 
@@ -24,6 +33,7 @@ if (realKubeconfig) {
       ...suite,
       backend,
       settleTimeoutMs: 15_000,
+      noOutage: 'a real cluster cannot be stopped by a test',
     });
     afterAll(() => backend.cleanup());
   });

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDiscovery, isDiscoveryError } from '@disco/core';
-import { makeTempDir, removeDir } from '@disco/testing';
+import { makeTempDir, removeDir, waitFor } from '@disco/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProvider, kubernetesProvider, optionsFromEnv } from '../src/index.js';
+import { createProvider, environmentVariables, kubernetesProvider, optionsFromEnv } from '../src/index.js';
 import { startDouble, type DoubleFixture } from './helpers.js';
 
 let f: DoubleFixture;
@@ -86,6 +86,73 @@ describe('configuration', () => {
     await provider.close();
     // An option passed as undefined does not hide the environment's value.
     expect(kubernetesProvider({ kubeconfig: f.kubeconfig, namespace: undefined }, { env: { K8S_NAMESPACE: 'team-c' } }).namespace).toBe('team-c');
+  });
+});
+
+describe('one provider shape (issue 11, item 9)', () => {
+  it('has a variable for every option but the logger', () => {
+    const env = {
+      K8S_MODE: 'pods',
+      K8S_UNREADY: 'unhealthy',
+      K8S_TERMINATING: 'fallback',
+      K8S_ADDRESS_TYPE: 'IPv6',
+      K8S_WATCH_TIMEOUT: '10m',
+      K8S_WATCH_GRACE: '5s',
+      K8S_PAGE_SIZE: '50',
+      K8S_BACKOFF_INITIAL: '1s',
+      K8S_BACKOFF_MAX: '1m',
+    };
+    expect(optionsFromEnv(env)).toEqual({ mode: 'pods', unready: 'unhealthy', terminating: 'fallback', addressType: 'IPv6', watchTimeout: '10m', watchGrace: '5s', pageSize: 50, backoff: { initial: '1s', max: '1m' } });
+    const keys = Object.keys(environmentVariables).map((k) => k.split('.')[0]);
+    for (const option of ['mode', 'namespace', 'labelSelector', 'inCluster', 'kubeconfig', 'context', 'port', 'unready', 'terminating', 'addressType', 'watchTimeout', 'watchGrace', 'pageSize', 'backoff']) expect(keys).toContain(option);
+    expect(configError(() => kubernetesProvider({ kubeconfig: f.kubeconfig }, { env: { K8S_MODE: 'services' } }))).toMatchObject({ variable: 'K8S_MODE', message: 'K8S_MODE must be one of endpointslices, pods; got "services"' });
+    expect(configError(() => kubernetesProvider({ kubeconfig: f.kubeconfig }, { env: { K8S_PAGE_SIZE: 'lots' } }))).toMatchObject({ variable: 'K8S_PAGE_SIZE' });
+  });
+
+  it('reads context.env, else process.env; a defined option wins over its variable', async () => {
+    const before = process.env.K8S_NAMESPACE;
+    process.env.K8S_NAMESPACE = 'from-process';
+    try {
+      expect(kubernetesProvider({ kubeconfig: f.kubeconfig }).namespace).toBe('from-process');
+      expect(kubernetesProvider({ kubeconfig: f.kubeconfig }, { env: { K8S_NAMESPACE: 'from-context' } }).namespace).toBe('from-context');
+      expect(kubernetesProvider({ kubeconfig: f.kubeconfig }, { env: {} }).namespace).toBe('default');
+      expect(kubernetesProvider({ kubeconfig: f.kubeconfig, namespace: 'from-option' }, { env: { K8S_NAMESPACE: 'from-context' } }).namespace).toBe('from-option');
+    } finally {
+      if (before === undefined) delete process.env.K8S_NAMESPACE;
+      else process.env.K8S_NAMESPACE = before;
+    }
+  });
+
+  it('rejects an unknown option key, naming the nearest known one', () => {
+    const error = configError(() => kubernetesProvider({ kubeconfig: f.kubeconfig, namespce: 'x' } as never, { env: {} }));
+    expect(error.message).toMatch(/^unknown option "kubernetes\.namespce"; did you mean "namespace"\?/);
+    expect(error.variable).toBe('kubernetes.namespce');
+    expect(configError(() => kubernetesProvider({ kubeconfig: f.kubeconfig, backoff: { intial: 5 } } as never, { env: {} })).message).toMatch(/unknown option "kubernetes\.backoff\.intial"; did you mean "initial"\?/);
+  });
+
+  it('rejects a watch timeout longer than a timer can wait (2^31-1 ms), from the option or its variable', () => {
+    expect(configError(() => kubernetesProvider({ kubeconfig: f.kubeconfig, watchTimeout: '1000h' }, { env: {} }))).toMatchObject({ variable: 'watchTimeout', message: expect.stringMatching(/watchTimeout must be at most 2147483647 ms/) as string });
+    expect(configError(() => kubernetesProvider({ kubeconfig: f.kubeconfig }, { env: { K8S_WATCH_TIMEOUT: '1000h' } }))).toMatchObject({ variable: 'K8S_WATCH_TIMEOUT' });
+    expect(configError(() => kubernetesProvider({ kubeconfig: f.kubeconfig }, { env: { K8S_WATCH_GRACE: '9'.repeat(400) } }))).toMatchObject({ variable: 'K8S_WATCH_GRACE' });
+    expect(configError(() => kubernetesProvider({ kubeconfig: f.kubeconfig, watchTimeout: '500ms' }, { env: {} })).message).toMatch(/watchTimeout must be at least 1s/);
+  });
+
+  it('logs through options.logger, else context.logger', async () => {
+    const lines: string[] = [];
+    const logger = { debug: () => {}, info: () => {}, warn: (_: unknown, message: string) => lines.push(message), error: () => {} };
+    const provider = kubernetesProvider({ kubeconfig: f.kubeconfig, backoff: { initial: 20, max: 100 } }, { env: {}, logger: logger as never });
+    f.double.failRequests(1, 503);
+    const stop = provider.watch('logged', () => {});
+    await waitFor(() => lines.length > 0, { what: 'the failure to be logged' });
+    expect(lines[0]).toMatch(/kubernetes: watch of "logged" failed; serving the last snapshot: .*503/);
+    stop();
+    await provider.close();
+  });
+
+  it('close() and Symbol.asyncDispose release the provider', async () => {
+    const provider = kubernetesProvider({ kubeconfig: f.kubeconfig }, { env: {} });
+    await provider[Symbol.asyncDispose]();
+    await expect(provider.discover('web')).rejects.toMatchObject({ code: 'ERR_CLOSED' });
   });
 });
 
