@@ -6,16 +6,7 @@ import { Dnsmasq, waitFor, type DnsmasqRecords } from '@disco/testing';
 import { TCPClient, UDPClient } from 'dns2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DnsProvider, PRIORITY_KEY, srvBalancer, type DnsProviderOptions } from '../src/index.js';
-
-/** mulberry32: a seeded random source, so the pick spread is the same on every run. */
-function seeded(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from './seeded.js';
 
 const web: DnsmasqRecords = {
   srv: [

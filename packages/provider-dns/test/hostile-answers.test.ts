@@ -6,18 +6,9 @@ import { dnsRecord, ScriptableDnsServer } from '@disco/testing';
 import { Packet } from 'dns2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DnsProvider } from '../src/index.js';
+import { seeded } from './seeded.js';
 
 const { srv, a, aaaa } = dnsRecord;
-
-/** mulberry32: a seeded random source. */
-function seeded(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A well-formed answer to `request`: three SRV records (one priority 0 and two priority 1), their addresses. */
 function goodAnswer(request: Packet, type: string): Buffer {
