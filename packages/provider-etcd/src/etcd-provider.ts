@@ -4,7 +4,6 @@ import {
   InvalidRecordError,
   InvalidServiceError,
   silentLogger,
-  throwIfAborted,
   validateService,
   validateServiceName,
   type DiscoveryError,
@@ -19,7 +18,7 @@ import {
   type Unsubscribe,
   type WatchListener,
 } from '@disco/core';
-import { createRedactor, Listeners, WatchHub, type ServiceSource } from '@disco/core/provider';
+import { createRedactor, Listeners, throwIfAborted, WatchHub, type ServiceSource } from '@disco/core/provider';
 import { Etcd3, type IKeyValue, type IOptions } from 'etcd3';
 import { toEtcdError } from './errors.js';
 import { etcdSource, type EtcdSourceContext } from './etcd-source.js';
