@@ -89,26 +89,25 @@ export class ConsulSource implements ServiceSource<number> {
 
   async list(signal: AbortSignal): Promise<ListResult<number>> {
     const read = await readHealth(this.#host, this.#name, 0, signal);
-    this.#noIndex(read.index);
     return { instances: read.instances, invalid: read.invalid, position: read.index };
   }
 
   async follow(position: number, sink: FollowSink<number>, signal: AbortSignal): Promise<FollowEnd> {
     // Position 0: the agent (or a proxy that strips headers) gave no index, so there is nothing
     // to block on; a plain read, after which the engine's rate limit paces the next one.
+    if (position <= 0) this.#warnNoIndex();
     const read = await readHealth(this.#host, this.#name, position, signal);
     for (const error of read.invalid) sink.invalid(error);
     if (position > 0 && read.index > 0 && read.index < position) {
       this.#host.logger.info({ service: this.#name, from: position, to: read.index }, 'consul: X-Consul-Index went backwards; starting again from 0');
       return 'relist';
     }
-    this.#noIndex(read.index);
     sink.replace(read.instances, read.index);
     return 'ended';
   }
 
-  #noIndex(index: number): void {
-    if (index > 0 || this.#warnedNoIndex) return;
+  #warnNoIndex(): void {
+    if (this.#warnedNoIndex) return;
     this.#warnedNoIndex = true;
     this.#host.logger.warn({ service: this.#name }, 'consul: the agent sent no X-Consul-Index; the watch reads at the engine\'s rate limit instead of blocking');
   }
