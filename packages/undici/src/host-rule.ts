@@ -19,6 +19,8 @@ export interface ServiceTarget {
   readonly host: string;
   /** The URL's host name: the TLS server name by default. */
   readonly hostname: string;
+  /** `{ host }`, for requests that come without headers (shared: undici only reads it). */
+  readonly hostHeaders: Readonly<Record<string, string>>;
 }
 
 const maxCached = 1024;
@@ -57,7 +59,9 @@ export function compileHostRule(rule: HostRule | undefined): (origin: string) =>
       const url = URL.parse(origin);
       if (url && (url.protocol === 'http:' || url.protocol === 'https:')) {
         const service = serviceOf(url.hostname);
-        if (service !== undefined) target = Object.freeze({ service, secure: url.protocol === 'https:', host: url.host, hostname: url.hostname });
+        if (service !== undefined) {
+          target = Object.freeze({ service, secure: url.protocol === 'https:', host: url.host, hostname: url.hostname, hostHeaders: Object.freeze({ host: url.host }) });
+        }
       }
       // Origins come from callers' URLs; a bounded cache cannot grow without end on many distinct hosts.
       if (cache.size >= maxCached) cache.clear();

@@ -20,6 +20,8 @@ export class InstancePools {
   readonly #options: Pool.Options;
   readonly #drainMs: number;
   readonly #pools = new Map<string, Entry>();
+  /** Plain-HTTP pools by the instance object (snapshots keep unchanged instances): no key to build per request. */
+  #byInstance = new WeakMap<Instance, Dispatcher>();
   readonly #retiring = new Set<Promise<void>>();
   #closed = false;
 
@@ -31,6 +33,10 @@ export class InstancePools {
 
   /** The pool for an instance, over TLS with this server name when `servername` is given. */
   get(instance: Instance, servername: string | undefined): Dispatcher {
+    if (servername === undefined) {
+      const known = this.#byInstance.get(instance);
+      if (known !== undefined) return known;
+    }
     const address = endpoint(instance);
     const key = servername === undefined ? `http://${address}` : `https://${address}#${servername}`;
     let entry = this.#pools.get(key);
@@ -41,6 +47,7 @@ export class InstancePools {
       if (this.#closed) this.#retire(entry.pool);
       else this.#pools.set(key, entry);
     }
+    if (servername === undefined && !this.#closed) this.#byInstance.set(instance, entry.pool);
     return entry.pool;
   }
 
@@ -49,11 +56,15 @@ export class InstancePools {
     if (this.#pools.size === 0) return;
     const live = new Set<string>();
     for (const instance of instances) live.add(endpoint(instance));
+    let retired = false;
     for (const [key, entry] of this.#pools) {
       if (live.has(entry.endpoint)) continue;
       this.#pools.delete(key);
       this.#retire(entry.pool);
+      retired = true;
     }
+    // Forget instance shortcuts to retired pools (a departed instance could come back as the same object).
+    if (retired) this.#byInstance = new WeakMap();
   }
 
   /** Origins with an open pool. */
@@ -66,6 +77,7 @@ export class InstancePools {
     this.#closed = true;
     for (const entry of this.#pools.values()) this.#retire(entry.pool);
     this.#pools.clear();
+    this.#byInstance = new WeakMap();
     await Promise.all(this.#retiring);
   }
 
@@ -74,6 +86,7 @@ export class InstancePools {
     this.#closed = true;
     const pools = [...this.#pools.values()].map((entry) => entry.pool);
     this.#pools.clear();
+    this.#byInstance = new WeakMap();
     await Promise.all([...pools.map((pool) => pool.destroy(error ?? null)), ...this.#retiring]);
   }
 

@@ -2,15 +2,17 @@ import type { Lease } from '@disco/core';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errors, type Dispatcher } from 'undici';
-import { isCallerTimeout, type CallResult, type RetryEvent } from './call-result.js';
+import { defaultIsFailure, isCallerTimeout, type CallResult, type RetryEvent } from './call-result.js';
 import type { RetrySettings } from './options.js';
-import { prepareBody, type PreparedBody } from './request-body.js';
+import { prepareBody } from './request-body.js';
 import { withHost } from './request-headers.js';
 import { isRetriable, isRetriableError, retryAfterMs } from './retry-policy.js';
 import type { ServiceTarget } from './host-rule.js';
 import type { ServiceRoute } from './service-route.js';
 
 type Controller = Dispatcher.DispatchController;
+/** The context the caller's onRequestStart gets: nothing of ours to share, and no allocation per request. */
+const noContext = Object.freeze({});
 type Handler = Dispatcher.DispatchHandler;
 
 /** How the router wants requests sent; the same for every request. */
@@ -82,23 +84,30 @@ export class RoutedRequest implements Controller, Handler {
 
   /** Starts the request: synchronously when the service is ready and the body needs no reading ahead. */
   start(): void {
-    this.#handler.onRequestStart?.(this, {});
+    this.#handler.onRequestStart?.(this, noContext);
     if (this.#done) return;
     this.#route.budget?.deposit();
     const retry = this.#retry;
-    const body: PreparedBody | Promise<PreparedBody> = retry && isRetriable(this.#opts, retry) ? prepareBody(this.#opts.body, retry.maxBufferedBytes) : { body: this.#opts.body, replayable: false };
+    const body = this.#opts.body;
     const pending = this.#route.pending;
-    if (pending === undefined && !(body instanceof Promise)) return this.#begin(body);
-    Promise.all([body, pending]).then(
-      ([prepared]) => this.#begin(prepared),
+    if (!retry || !isRetriable(this.#opts, retry)) {
+      if (pending === undefined) return this.#begin(body, false);
+      pending.then(() => this.#begin(body, false), (error: unknown) => this.#fail(error as Error));
+      return;
+    }
+    const prepared = prepareBody(body, retry.maxBufferedBytes);
+    if (pending === undefined && !(prepared instanceof Promise)) return this.#begin(prepared.body, prepared.replayable);
+    Promise.all([prepared, pending]).then(
+      ([{ body, replayable }]) => this.#begin(body, replayable),
       (error: unknown) => this.#fail(error as Error),
     );
   }
 
-  #begin(body: PreparedBody): void {
-    this.#retriable = this.#retry !== undefined && body.replayable && isRetriable(this.#opts, this.#retry);
-    const headers = this.#settings.hostHeader === 'service' ? withHost(this.#opts.headers, this.#target.host) : this.#opts.headers;
-    this.#send = { ...this.#opts, headers, body: body.body };
+  #begin(body: Dispatcher.DispatchOptions['body'], replayable: boolean): void {
+    this.#retriable = replayable;
+    let headers = this.#opts.headers;
+    if (this.#settings.hostHeader === 'service') headers = headers == null ? this.#target.hostHeaders : withHost(headers, this.#target.host);
+    this.#send = { ...this.#opts, headers, body };
     this.#next();
   }
 
@@ -251,7 +260,9 @@ export class RoutedRequest implements Controller, Handler {
       this.#handler.onResponseStart?.(this, statusCode, headers, statusMessage);
       return;
     }
-    this.#failed = this.#settings.isFailure({ statusCode });
+    const isFailure = this.#settings.isFailure;
+    // The default needs no result object built for it on every response.
+    this.#failed = isFailure === defaultIsFailure ? statusCode >= 500 : isFailure({ statusCode });
     const retry = this.#retry;
     if (retry?.statuses.has(statusCode)) {
       const delay = retryAfterMs(headers);
