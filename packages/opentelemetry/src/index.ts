@@ -1,0 +1,2 @@
+export { instrumentDiscovery, instrumentationScope, type DiscoveryInstrumentation, type DiscoveryInstrumentationOptions } from './instrument-discovery.js';
+export { attributeNames, metricNames, operationNames, type OperationName } from './names.js';
