@@ -382,3 +382,15 @@ function fakeProvider(source: ScriptedSource) {
     close: async () => {},
   };
 }
+
+describe("a source's own tuning", () => {
+  it('its backoff and rate bound apply wherever it runs (a Discovery included)', async () => {
+    const source = new ScriptedSource();
+    source.failing = new Error('down');
+    Object.assign(source, { backoff: { initial: 400, max: 400 }, rate: { perSecond: 100, burst: 100 } });
+    const { engine } = engineFor(source, { random: () => 1 });
+    engine.subscribe(healthyFilter, () => {});
+    await waitFor(() => source.lists >= 2, { timeoutMs: 3_000 });
+    expect(source.startedAt[1]! - source.startedAt[0]!).toBeGreaterThanOrEqual(390);
+  });
+});

@@ -1,3 +1,4 @@
+import type { BackoffOptions } from '../backoff.js';
 import type { DiscoveryError, InvalidRecordError } from '../errors.js';
 import type { Instance } from '../service.js';
 
@@ -25,6 +26,10 @@ export interface ServiceSource<P = unknown> {
   readonly pollMs?: number;
   /** Re-list this often while following, to catch a stream that went silent; 0 = never. Default 0. */
   readonly resyncMs?: number;
+  /** The provider's retry backoff for this source (its `backoff` option), wherever the source runs. */
+  readonly backoff?: BackoffOptions | undefined;
+  /** The provider's bound on lists and follows per second (default 5/s, burst 10). */
+  readonly rate?: { readonly perSecond: number; readonly burst: number } | undefined;
 }
 
 export interface ListResult<P = unknown> {

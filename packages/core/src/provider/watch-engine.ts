@@ -84,8 +84,8 @@ export class WatchEngine {
   readonly #options: EngineOptions;
   readonly #set = new InstanceSet();
   readonly #subscribers = new Set<Subscriber>();
-  readonly #backoff: Backoff;
-  readonly #limiter: RateLimiter;
+  #backoff: Backoff;
+  #limiter: RateLimiter;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #ttlMs: number;
@@ -229,6 +229,9 @@ export class WatchEngine {
     for (;;) {
       try {
         source = await this.#options.source();
+        // The provider's own tuning, where it gives one, wins over the engine's defaults.
+        if (source.backoff) this.#backoff = new Backoff({ random: this.#random, ...this.#options.backoff, ...source.backoff });
+        if (source.rate) this.#limiter = new RateLimiter(source.rate.perSecond, source.rate.burst, this.#now);
         break;
       } catch (error) {
         if (signal.aborted) return;
