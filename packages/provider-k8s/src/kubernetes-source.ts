@@ -30,6 +30,33 @@ const maxTimerMs = 2 ** 31 - 1;
 const changeTypes = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
 type Change = 'ADDED' | 'MODIFIED' | 'DELETED';
+const empty: readonly Instance[] = [];
+
+/**
+ * Hands the engine what changed between two snapshots of the view, both sorted by id with
+ * unchanged instances kept as the same objects: a walk comparing references, then one upsert
+ * or remove per change (the engine publishes them as one snapshot), so a change costs
+ * O(changes) in the engine rather than a re-check of every instance.
+ */
+function sendChanges(before: readonly Instance[], after: readonly Instance[], sink: FollowSink<string>): void {
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    const old = before[i];
+    const now = after[j];
+    if (now !== undefined && (old === undefined || now.id < old.id)) {
+      sink.upsert(now);
+      j++;
+    } else if (old !== undefined && (now === undefined || old.id < now.id)) {
+      sink.remove(old.id);
+      i++;
+    } else {
+      if (old !== now) sink.upsert(now!);
+      i++;
+      j++;
+    }
+  }
+}
 
 /** An object we can key and version: metadata.name and metadata.resourceVersion are non-empty strings. */
 function isKeyed(object: unknown): object is KubeItem & { metadata: { name: string; resourceVersion: string } } {
@@ -44,8 +71,9 @@ function isKeyed(object: unknown): object is KubeItem & { metadata: { name: stri
  *   (opaque: stored and sent back, never compared). An expired continue token (410) starts the
  *   list over once.
  * - `follow` is one watch from that resourceVersion, with a jittered `timeoutSeconds` and
- *   bookmarks. Changes are applied to the view and published once per chunk the stream
- *   delivered (`replace`); a BOOKMARK advances the position; ERROR 410 resolves `'relist'`,
+ *   bookmarks. Events read in one chunk of the stream are applied to the view together, and
+ *   what changed in it goes to the engine as upserts and removes, then `advance` to the last
+ *   event's resourceVersion; a BOOKMARK advances the position; ERROR 410 resolves `'relist'`,
  *   another ERROR rejects; the stream's end resolves `'ended'`. A watch still open past its
  *   `timeoutSeconds` plus the grace is aborted and rejects (`watch-silent`). Events of an
  *   unknown type or without a keyed object are garbage: reported through `invalid`, never
@@ -108,10 +136,10 @@ export class KubernetesSource implements ServiceSource<string> {
         if (pending === undefined) return;
         const at = pending;
         pending = undefined;
-        const rebuilt = changed && this.#view.rebuild();
+        const before = this.#view.snapshot ?? empty;
+        if (changed && this.#view.rebuild()) sendChanges(before, this.#view.snapshot ?? empty, sink);
         changed = false;
-        if (rebuilt) sink.replace(this.#view.snapshot ?? ([] as Instance[]), at);
-        else sink.advance(at);
+        sink.advance(at);
       };
       const finish = (outcome: () => void) => {
         if (settled) return;
