@@ -4,7 +4,6 @@ import { KubernetesProvider } from './kubernetes-provider.js';
 import { resolveOptions, type KubernetesProviderContext, type KubernetesProviderOptions } from './options.js';
 
 export { KubernetesProvider } from './kubernetes-provider.js';
-export { KubernetesSource, type KubernetesSourceHooks, type KubernetesSourceOptions } from './kubernetes-source.js';
 export { environmentVariables, optionsFromEnv, type AddressType, type KubernetesProviderContext, type KubernetesProviderOptions, type Mode } from './options.js';
 
 declare module '@disco/core' {
