@@ -68,7 +68,6 @@ export class ConsulProvider implements Provider {
       source: (name) => this.source(name),
       emit: (event) => this.#emit(event),
       logger: this.#logger,
-      backoff: this.#options.backoff,
     });
   }
 

@@ -81,10 +81,13 @@ export class ConsulSource implements ServiceSource<number> {
   readonly #host: SourceHost;
   readonly #name: string;
   #warnedNoIndex = false;
+  /** The provider's `backoff` option: core's engine retries this source with it. */
+  readonly backoff: ServiceSource['backoff'];
 
   constructor(host: SourceHost, name: string) {
     this.#host = host;
     this.#name = name;
+    this.backoff = host.options.backoff;
   }
 
   async list(signal: AbortSignal): Promise<ListResult<number>> {

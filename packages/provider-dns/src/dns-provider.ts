@@ -50,8 +50,6 @@ export class DnsProvider implements Provider, AsyncDisposable {
       source: (name) => this.source(name),
       emit: (event) => this.#emit(event),
       logger: this.#logger,
-      // A failing server is asked again after minRefresh at the soonest, refreshTtl at the latest (full jitter).
-      backoff: { initial: this.settings.refreshMinMs, max: this.settings.refreshMaxMs },
     });
   }
 

@@ -18,6 +18,8 @@ export function refreshMs(ttlSeconds: number | undefined, settings: Pick<DnsSett
 export function dnsSource(name: string, lookup: (name: string, signal: AbortSignal) => Promise<LookupResult>, settings: DnsSettings): ServiceSource {
   return {
     pollMs: settings.refreshMaxMs,
+    // A failing server is asked again after minRefresh at the soonest, refreshTtl at the latest (full jitter).
+    backoff: { initial: settings.refreshMinMs, max: settings.refreshMaxMs },
     async list(signal): Promise<ListResult> {
       const result = await lookup(name, signal);
       return { instances: result.instances, invalid: result.problems, refreshMs: refreshMs(result.ttlSeconds, settings) };
