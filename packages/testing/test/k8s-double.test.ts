@@ -131,6 +131,42 @@ describe('KubernetesApiDouble', () => {
     expect(plain.events).toEqual([]);
   });
 
+  it('ends watches early and cleanly with endWatchesAfterMs (a proxy cutting long requests), without a BOOKMARK', async () => {
+    const cut = await new KubernetesApiDouble({ token: null, bookmarkIntervalMs: 60_000, endWatchesAfterMs: 300 }).start();
+    try {
+      const started = performance.now();
+      const res = await fetch(`${cut.url}${slices}?watch=true&allowWatchBookmarks=true&timeoutSeconds=30&resourceVersion=${cut.store.revision}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('');
+      const took = performance.now() - started;
+      expect(took).toBeGreaterThanOrEqual(250);
+      expect(took).toBeLessThan(5_000);
+    } finally {
+      await cut.stop();
+    }
+  });
+
+  it('scripts the start of each watch with raw events through watchScript, then ends it or goes on', async () => {
+    const seen: string[] = [];
+    double.watchScript = (request) => {
+      seen.push(request.query.resourceVersion ?? '');
+      return seen.length === 1 ? { events: [{ type: 'MUTATED', object: 5 }, 'not even an object'], then: 'end' } : { events: [{ type: 'BOOKMARK', object: { metadata: { name: '', resourceVersion: '1' } } }], then: 'continue' };
+    };
+    try {
+      const ended = watch(`${slices}?watch=true&resourceVersion=${double.store.revision}`);
+      await ended.done;
+      expect(ended.events as unknown[]).toEqual([{ type: 'MUTATED', object: 5 }, 'not even an object']);
+      const going = watch(`${slices}?watch=true&resourceVersion=${double.store.revision}`);
+      double.applyEndpointSlice({ name: 'scripted', service: 'scripted', endpoints: [{ address: '10.9.9.9' }] });
+      await waitFor(() => going.names().includes('ADDED scripted'), { what: 'the scripted watch to go on as a normal one' });
+      expect(going.events[0]).toMatchObject({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '1' } } });
+      going.stop();
+      expect(seen).toHaveLength(2);
+    } finally {
+      double.watchScript = undefined;
+    }
+  });
+
   it('answers a watch from a compacted resourceVersion with an ERROR event carrying 410', async () => {
     const old = double.store.revision;
     double.applyPod({ name: 'compacted', labels: { app: 'x' }, ip: '10.3.0.1' });
