@@ -1,4 +1,5 @@
 import { ConfigError, ProviderNotInstalledError } from './errors.js';
+import { importInstalled, namesMissingPackage } from './import-installed.js';
 import type { Instance } from './service.js';
 
 /** Per-call hints to a balancer. */
@@ -44,17 +45,18 @@ export function registeredBalancers(): string[] {
 }
 
 /**
- * Creates the balancer for one service. A name that is not registered yet loads
- * `@disco/balancers` (which registers its strategies) before giving up.
+ * Creates the balancer for one service. A name that is not registered yet imports
+ * `@disco/balancers` (which registers its strategies) from where the application installed it
+ * before giving up; a bundle imports it itself, so every strategy is registered already.
  */
 export async function createBalancer(spec: BalancerSpec, options?: Record<string, unknown>): Promise<Balancer> {
   if (typeof spec === 'function') return spec(options);
   if (typeof spec === 'object') return spec;
   if (!registry.has(spec)) {
     try {
-      await import(/* @vite-ignore */ balancersPackage);
+      await importInstalled(balancersPackage);
     } catch (error) {
-      if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+      if (!namesMissingPackage(error, balancersPackage)) throw error;
       throw new ProviderNotInstalledError(`balancer "${spec}"`, balancersPackage, [], { cause: error });
     }
   }

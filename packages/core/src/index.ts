@@ -44,7 +44,7 @@ export { createDiscovery, Discovery, type DiscoveryConfig, type ProviderOptionsM
 export { ServiceHandle, type Lease } from './service-handle.js';
 export { configFromEnv, environmentVariables } from './config.js';
 export { onShutdown, type ShutdownOptions } from './shutdown.js';
-export { providerNames, type ProviderName } from './provider-loader.js';
+export { providerNames, registerProvider, type ProviderName } from './provider-loader.js';
 export { staticProvider, StaticProvider, type StaticProviderOptions } from './static/static-provider.js';
 export { parseCompactInstances, type StaticInstance, type StaticServices } from './static/static-records.js';
 export { assertHealthStatus, getProbe, registerProbe, type HealthProbe, type HealthStatus, type ProbeKind, type ProbeOptions } from './health/probe.js';
