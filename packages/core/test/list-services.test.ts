@@ -1,4 +1,7 @@
-import { createDiscovery, type Provider } from '@disco/core';
+import { createDiscovery, staticProvider, type Provider } from '@disco/core';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ScriptedProvider } from './helpers.js';
 
@@ -33,5 +36,23 @@ describe('Discovery.listServices', () => {
     await expect(d.listServices({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
     await d.close();
     await expect(d.listServices()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+});
+
+describe('static provider listServices', () => {
+  it('lists the services of the configuration, the file and in-process registrations, each once, and drops one left empty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'disco-list-'));
+    try {
+      const file = join(dir, 'services.json');
+      writeFileSync(file, JSON.stringify({ services: { billing: [{ address: '127.0.0.1', port: 7001 }], users: [{ address: '127.0.0.1', port: 7002 }] } }));
+      const d = createDiscovery({ provider: staticProvider({ instances: 'users=127.0.0.1:8001;orders=127.0.0.1:8002', file }) });
+      await d.register({ id: 'auth-1', name: 'auth', address: '127.0.0.1', port: 9001 });
+      await d.register({ id: 'temp-1', name: 'temp', address: '127.0.0.1', port: 9002 });
+      await d.deregister('temp-1');
+      expect(await d.listServices()).toEqual(['auth', 'billing', 'orders', 'users']);
+      await d.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

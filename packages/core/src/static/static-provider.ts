@@ -102,6 +102,15 @@ export class StaticProvider implements Provider {
     return this.#hub.watch(name, listener, options.signal);
   }
 
+  /** Every service with an instance in configuration, the file or a registration. */
+  async listServices(options: OperationOptions = {}): Promise<string[]> {
+    this.#assertOpen();
+    throwIfAborted(options.signal, 'listServices');
+    await this.#loadFile();
+    const names = new Set([...this.#configured.keys(), ...this.#fromFile.keys(), ...this.#registered.keys()]);
+    return [...names].filter((name) => this.#snapshot(name).length > 0);
+  }
+
   /** The list is what configuration, the file and registrations hold; a follow hears each change. */
   source(name: string): ServiceSource {
     return {
