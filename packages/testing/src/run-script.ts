@@ -21,6 +21,8 @@ export interface RunningScript {
   readonly stderr: string;
   /** Resolves once the script exited and its output is read to the end. */
   readonly exited: Promise<ScriptResult>;
+  /** Sends the script a signal (SIGINT for a Ctrl-C), e.g. to check it shuts down cleanly. */
+  kill(signal?: NodeJS.Signals): void;
 }
 
 const running = new Set<number>();
@@ -86,5 +88,6 @@ export function startScript(file: string, options: ScriptOptions = {}): RunningS
       return output.stderr;
     },
     exited,
+    kill: (signal = 'SIGTERM') => void child.kill(signal),
   };
 }

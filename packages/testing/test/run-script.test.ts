@@ -35,6 +35,14 @@ describe('runScript', () => {
     expect(running.stdout).not.toContain('done');
     expect((await running.exited).stdout).toBe('ready\ndone\n');
   });
+
+  it('startScript sends the script a signal, as Ctrl-C would', async () => {
+    const file = script('sigint.mjs', "process.on('SIGINT', () => { console.log('interrupted'); process.exit(3); }); console.log('ready'); setInterval(() => {}, 1000);");
+    const running = startScript(file);
+    await waitFor(() => running.stdout.includes('ready'));
+    running.kill('SIGINT');
+    expect(await running.exited).toMatchObject({ code: 3, stdout: 'ready\ninterrupted\n' });
+  });
 });
 
 describe('runReadmeExample', () => {
