@@ -197,7 +197,7 @@ export class KubernetesSource implements ServiceSource<string> {
           return sink.invalid(new InvalidRecordError('watch event', `an event of unknown type ${describe(type)}`));
         }
         if (!isKeyed(object)) {
-          return sink.invalid(new InvalidRecordError(objectKey(object), `a ${type} event without metadata.name and metadata.resourceVersion`));
+          return sink.invalid(new InvalidRecordError(objectKey(object), `${type} event without metadata.name and metadata.resourceVersion`));
         }
         if (this.#view.apply(type as Change, object)) changed = true;
         pending = object.metadata.resourceVersion;
