@@ -19,8 +19,11 @@ function isAsyncIterable(body: unknown): body is AsyncIterable<Uint8Array | stri
  * (Envoy buffers a retriable request the same way); a longer one is sent as it came — what was
  * read, then the rest — and is not retried. Anything else (FormData) is sent as is, not retried.
  */
+const noBody: PreparedBody = Object.freeze({ body: null, replayable: true });
+
 export function prepareBody(body: Body, maxBytes: number): PreparedBody | Promise<PreparedBody> {
-  if (body == null || typeof body === 'string' || ArrayBuffer.isView(body)) return { body, replayable: true };
+  if (body == null) return noBody;
+  if (typeof body === 'string' || ArrayBuffer.isView(body)) return { body, replayable: true };
   if (!isAsyncIterable(body)) return { body, replayable: false };
   return readAhead(body, maxBytes);
 }

@@ -13,6 +13,9 @@ import type { ServiceRoute } from './service-route.js';
 type Controller = Dispatcher.DispatchController;
 /** The context the caller's onRequestStart gets: nothing of ours to share, and no allocation per request. */
 const noContext = Object.freeze({});
+/** Outcomes handed to `lease.release()`, shared rather than made per call. */
+const succeeded = Object.freeze({ ok: true });
+const failedCall = Object.freeze({ ok: false });
 type Handler = Dispatcher.DispatchHandler;
 
 /** How the router wants requests sent; the same for every request. */
@@ -167,7 +170,7 @@ export class RoutedRequest implements Controller, Handler {
     const lease = this.#lease;
     if (!lease) return;
     this.#lease = undefined;
-    lease.release({ ok: !failed });
+    lease.release(failed ? failedCall : succeeded);
   }
 
   #fail(error: Error): void {

@@ -112,6 +112,7 @@ export class ServiceRoute {
 
   close(): Promise<void> {
     this.#closed = true;
+    this.budget?.stop();
     this.#unwatch?.();
     this.#handle?.close();
     return this.pools.close();
@@ -119,6 +120,7 @@ export class ServiceRoute {
 
   destroy(error?: Error): Promise<void> {
     this.#closed = true;
+    this.budget?.stop();
     this.#unwatch?.();
     this.#handle?.close();
     return this.pools.destroy(error);
