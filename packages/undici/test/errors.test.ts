@@ -1,4 +1,4 @@
-import { ConfigError, createDiscovery, isDiscoveryError, staticProvider } from '@disco/core';
+import { ConfigError, createDiscovery, isDiscoveryError, staticProvider, type Provider } from '@disco/core';
 import { fetch, request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { discoveryDispatcher, type DiscoveryDispatcherOptions } from '../src/index.ts';
@@ -46,6 +46,32 @@ describe('errors reach the caller typed', () => {
     });
     const error = await failure(fetch('http://anything/', { dispatcher }));
     expect(isDiscoveryError(error.cause, 'ERR_INVALID_SERVICE')).toBe(true);
+  });
+
+  it('a backend that never answers: ERR_TIMEOUT after readyTimeout, and the next request waits afresh', async () => {
+    // A provider whose reads and watches never deliver anything.
+    const silent: Provider = {
+      name: 'silent',
+      capabilities: { register: false, watch: true, serverHealthChecks: false },
+      register: () => new Promise(() => {}),
+      deregister: () => new Promise(() => {}),
+      discover: () => new Promise(() => {}),
+      watch: () => () => {},
+      close: async () => {},
+    };
+    const discovery = createDiscovery({ provider: silent });
+    const dispatcher = discoveryDispatcher(discovery, { readyTimeout: '150ms' });
+    onTestFinished(async () => {
+      await dispatcher.destroy();
+      await discovery.close();
+    });
+    for (let i = 0; i < 2; i++) {
+      const started = performance.now();
+      const error = await failure(fetch('http://users/', { dispatcher }));
+      expect(isDiscoveryError(error.cause, 'ERR_TIMEOUT')).toBe(true);
+      expect((error.cause as Error).message).toMatch(/discovering "users" for an HTTP request did not finish within 150 ms/);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+    }
   });
 
   it('a closed Discovery: ERR_CLOSED; a closed dispatcher: undici’s ClientClosedError', async () => {
