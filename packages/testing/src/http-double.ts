@@ -15,8 +15,15 @@ export class HttpDouble {
   #sockets = new Set<Socket>();
   #port = 0;
 
-  constructor(handler: RequestHandler, options: { host?: string; port?: number } = {}) {
+  readonly #accept: ((socket: Socket) => boolean) | undefined;
+
+  /**
+   * `accept`, when given, sees every new connection first; one it returns false for was answered
+   * by it (e.g. a server's connection limit) and gets no requests served.
+   */
+  constructor(handler: RequestHandler, options: { host?: string; port?: number; accept?: (socket: Socket) => boolean } = {}) {
     this.#handler = handler;
+    this.#accept = options.accept;
     this.#host = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
   }
@@ -40,14 +47,20 @@ export class HttpDouble {
 
   async start(): Promise<this> {
     if (this.#server) return this;
+    const refused = new WeakSet<Socket>();
     const server = createServer((req, res) => {
+      if (refused.has(req.socket)) return;
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
       Promise.resolve(this.#handler(req, res, url)).catch((error: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(String(error));
       });
     });
-    server.on('connection', (socket) => {
+    server.on('connection', (socket: Socket) => {
+      if (this.#accept && !this.#accept(socket)) {
+        refused.add(socket);
+        return;
+      }
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
     });

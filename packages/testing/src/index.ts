@@ -2,7 +2,7 @@ export { freePort, waitFor } from './ports.js';
 export { findBinary, makeTempDir, removeDir, LaunchedProcess, type ProcessSpec } from './process-launcher.js';
 export { HttpDouble, readBody, sendJson, type RequestHandler } from './http-double.js';
 export { EtcdCluster, makeTestCertificates, type EtcdClusterOptions, type EtcdctlOptions, type EtcdMember, type EtcdTlsFiles, type TestCertificates } from './etcd-launcher.js';
-export { ConsulDouble, type ConsulDoubleOptions, type RecordedRequest } from './consul-double/consul-double.js';
+export { ConsulDouble, type ConnectionStats, type ConsulDoubleOptions, type RecordedRequest } from './consul-double/consul-double.js';
 export type { Fault } from './consul-double/faults.js';
 export type { AclRule } from './consul-double/acl.js';
 export type { CheckStatus, ConsulCheck, ConsulNode, ConsulService, ServiceEntry } from './consul-double/types.js';

@@ -17,15 +17,18 @@ const call = (d: ConsulDouble, method: string, path: string, headers: Record<str
 describe('ACL tokens (default deny)', () => {
   const tokens = { 'w-token-1234': 'write', 'r-token-5678': 'read', 'n-token-0000': 'none' } as const;
 
-  it('writes need a write token: none is "Permission denied", an unknown one "ACL not found"', async () => {
+  it('writes need a write token: a 403 names the permission and the AccessorID (never the secret); an unknown token is "ACL not found"', async () => {
     const d = await start({ acl: { tokens } });
     const body = { Name: 'secure', Port: 1 };
     let r = await call(d, 'PUT', '/v1/agent/service/register', {}, body);
-    expect([r.status, await r.text()]).toEqual([403, 'Permission denied']);
+    expect([r.status, await r.text()]).toEqual([403, `Permission denied: token with AccessorID '00000000-0000-0000-0000-000000000002' lacks permission 'service:write' on "secure"`]);
+    expect(r.headers.get('x-consul-default-acl-policy')).toBe('deny');
     r = await call(d, 'PUT', '/v1/agent/service/register', { 'X-Consul-Token': 'nope' }, body);
     expect([r.status, await r.text()]).toEqual([403, 'ACL not found']);
     r = await call(d, 'PUT', '/v1/agent/service/register', { 'X-Consul-Token': 'r-token-5678' }, body);
-    expect(r.status).toBe(403);
+    const text = await r.text();
+    expect([r.status, text]).toEqual([403, `Permission denied: token with AccessorID '00000000-0000-4000-8000-000000000002' lacks permission 'service:write' on "secure"`]);
+    expect(text).not.toContain('r-token-5678');
     r = await call(d, 'PUT', '/v1/agent/service/register', { 'X-Consul-Token': 'w-token-1234' }, body);
     expect(r.status).toBe(200);
     r = await call(d, 'PUT', '/v1/agent/service/deregister/secure', { Authorization: 'Bearer w-token-1234' });

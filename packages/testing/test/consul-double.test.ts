@@ -84,13 +84,14 @@ describe('agent service registration (api-docs/agent/service)', () => {
     await put('/v1/agent/service/deregister/snake-1');
   });
 
-  it('deregisters with its checks, and deregistering an absent service is not an error', async () => {
+  it('deregisters with its checks; an absent service is 404 with Consul\'s text', async () => {
     await put('/v1/agent/service/register', { Name: 'gone', Port: 3, Check: { TTL: '10s' } });
     expect((await put('/v1/agent/service/deregister/gone')).status).toBe(200);
     expect(await rows('/v1/health/service/gone')).toEqual([]);
     const checks = (await (await get('/v1/agent/checks')).json()) as Record<string, unknown>;
     expect(checks['service:gone']).toBeUndefined();
-    expect((await put('/v1/agent/service/deregister/never-there')).status).toBe(200);
+    const absent = await put('/v1/agent/service/deregister/never-there');
+    expect([absent.status, await absent.text()]).toEqual([404, 'Unknown service ID "never-there". Ensure that the service ID is passed, not the service name.']);
   });
 
   it('a repeated identical registration is no write (the index stays), and keeps check status', async () => {
@@ -149,8 +150,12 @@ describe('TTL check updates (api-docs/agent/check)', () => {
     const badInitial = await put('/v1/agent/service/register', { Name: 'bad-status', Port: 1, Check: { TTL: '1s', Status: 'great' } });
     expect(await badInitial.text()).toBe("Status for checks must 'passing', 'warning', 'critical'");
     const unknown = await put('/v1/agent/check/pass/service:nobody');
-    expect(unknown.status).toBe(404);
-    expect(await unknown.text()).toMatch(/does not have associated TTL/);
+    expect([unknown.status, await unknown.text()]).toEqual([404, 'Unknown check ID "service:nobody". Ensure that the check ID is passed, not the check name.']);
+    // A check that exists but is not a TTL check cannot be fed: the agent's own error (500).
+    await put('/v1/agent/service/register', { Name: 'probed', Port: 7, Check: { HTTP: 'http://127.0.0.1:1/', Interval: '10s' } });
+    const notTtl = await put('/v1/agent/check/pass/service:probed');
+    expect([notTtl.status, await notTtl.text()]).toEqual([500, 'CheckID "service:probed" does not have associated TTL']);
+    await put('/v1/agent/service/deregister/probed');
     expect((await get('/v1/agent/check/pass/service:ttl')).status).toBe(405);
     await put('/v1/agent/service/deregister/ttl');
   });

@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tryParseDuration } from '@disco/core';
-import { HttpDouble, readBody, sendJson } from '../http-double.js';
-import { Acl, type AclRule } from './acl.js';
+import type { Socket } from 'node:net';
+import { HttpDouble, readBody } from '../http-double.js';
+import { Acl, type AclDecision, type AclRule, type Permission } from './acl.js';
 import { CheckRunner } from './check-runner.js';
 import { Faults } from './faults.js';
-import { compileFilter } from './filter.js';
+import { compileFilter, selectors, type Predicate } from './filter.js';
+import { boolParam, HttpError, parseGoBool, parseQueryOptions, refuseUnimplemented } from './params.js';
 import { BadRequest, parseRegistration } from './registration.js';
 import { Reaper } from './reaper.js';
 import { ConsulRegistry } from './registry.js';
@@ -19,8 +20,13 @@ export interface ConsulDoubleOptions {
   /** The agent's node name and address (what rows fall back to when a service has no address). */
   node?: string;
   nodeAddress?: string;
-  /** Enables ACLs (default deny) with these tokens. */
-  acl?: { tokens: Record<string, AclRule> };
+  /** Enables ACLs with these tokens; `defaultPolicy` (Consul's `acl.default_policy`) is `deny` unless given. */
+  acl?: { tokens: Record<string, AclRule>; defaultPolicy?: 'allow' | 'deny' };
+  /**
+   * Consul's `limits.http_max_conns_per_client` (default 200): a client IP's connections beyond
+   * it are answered `429 Too Many Requests` and closed at once. 0 = no limit.
+   */
+  httpMaxConnsPerClient?: number;
   /** Consul raises check intervals below 1s to 1s. Test hook: lower it. */
   minCheckIntervalMs?: number;
   /** Consul takes DeregisterCriticalServiceAfter as at least 1m. Test hook: lower it. */
@@ -48,6 +54,29 @@ export interface RecordedRequest {
 const maxWaitMs = 10 * 60_000;
 const defaultWaitMs = 5 * 60_000;
 
+/** What the double saw of connections (for asserting a client's connection budget). */
+export interface ConnectionStats {
+  /** Connections open now. */
+  open: number;
+  /** The most open at once since start (or the last reset). */
+  peak: number;
+  /** Connections refused with 429 for exceeding `httpMaxConnsPerClient`. */
+  refused: number;
+}
+
+/** Parameters Consul documents on the read endpoints that the double does not implement (answered 501). */
+const unimplemented = {
+  health: ['near', 'node-meta', 'peer', 'partition', 'sameness-group', 'merge-central-config', 'cached'],
+  state: ['near', 'node-meta', 'peer', 'partition', 'cached'],
+  catalogServices: ['node-meta', 'peer', 'partition', 'cached'],
+  catalogService: ['near', 'node-meta', 'peer', 'partition', 'merge-central-config', 'cached'],
+  agent: ['partition'],
+  agentService: ['partition', 'index', 'wait'],
+} as const;
+
+/** Consul HTTP API endpoints the double does not serve: 501 naming them, never a 404 that reads as "no such resource". */
+const otherEndpoints = /^\/v1\/(acl|agent\/(members|metrics|monitor|join|leave|force-leave|reload|maintenance|token|host|version|connect|check\/register|check\/deregister|health)|catalog\/(register|deregister|datacenters|nodes|node|node-services|connect|gateway-services)|config|connect|coordinate|discovery-chain|event|exported-services|health\/(node|checks|connect|ingress)|internal|kv|namespace|operator|partition|peering|query|session|snapshot|status\/peers|txn|imported-services)(\/|$)/;
+
 /**
  * A Consul agent (with its server) on loopback, speaking the documented HTTP API: agent
  * service registration with checks it really runs, TTL check updates, maintenance mode,
@@ -69,6 +98,9 @@ export class ConsulDouble {
   readonly #acl: Acl;
   readonly #datacenter: string;
   readonly #random: () => number;
+  readonly #maxConnsPerClient: number;
+  readonly #open = new Map<string, number>();
+  #stats: ConnectionStats = { open: 0, peak: 0, refused: 0 };
 
   private constructor(options: ConsulDoubleOptions) {
     this.#datacenter = options.datacenter ?? 'dc1';
@@ -79,14 +111,15 @@ export class ConsulDouble {
       datacenter: this.#datacenter,
       initialIndex: options.initialIndex ?? 10,
     });
-    this.#acl = new Acl(options.acl?.tokens);
+    this.#acl = new Acl(options.acl?.tokens, options.acl?.defaultPolicy);
+    this.#maxConnsPerClient = options.httpMaxConnsPerClient ?? 200;
     this.#runner = new CheckRunner(this.registry, { minIntervalMs: options.minCheckIntervalMs ?? 1000, random: this.#random });
     this.#reaper = new Reaper(this.registry, {
       periodMs: options.reaperPeriodMs ?? 30_000,
       minimumMs: options.deregisterMinimumMs ?? 60_000,
       onReap: (ns, id) => this.#deregister(ns, id),
     });
-    this.#http = new HttpDouble((req, res, url) => this.#handle(req, res, url), { host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+    this.#http = new HttpDouble((req, res, url) => this.#handle(req, res, url), { host: options.host ?? '127.0.0.1', port: options.port ?? 0, accept: (socket) => this.#accept(socket) });
   }
 
   static async start(options: ConsulDoubleOptions = {}): Promise<ConsulDouble> {
@@ -136,9 +169,40 @@ export class ConsulDouble {
     await this.#http.stop();
   }
 
+  /** Connections open, the peak, and how many were refused with 429 (see `httpMaxConnsPerClient`). */
+  get connections(): Readonly<ConnectionStats> {
+    return { ...this.#stats };
+  }
+
+  /** Starts counting the peak and the refusals afresh (open connections stay counted). */
+  resetConnectionStats(): void {
+    this.#stats = { open: this.#stats.open, peak: this.#stats.open, refused: 0 };
+  }
+
   /** Requests seen on a path prefix (e.g. "/v1/health/service/web"). */
   requestsTo(pathPrefix: string): RecordedRequest[] {
     return this.requests.filter((r) => r.path.startsWith(pathPrefix));
+  }
+
+  #accept(socket: Socket): boolean {
+    const client = socket.remoteAddress ?? '';
+    const open = this.#open.get(client) ?? 0;
+    if (this.#maxConnsPerClient > 0 && open >= this.#maxConnsPerClient) {
+      // go-connlimit's default handler, as Consul's HTTP server uses it: a bare 429, then close.
+      this.#stats.refused++;
+      socket.end('HTTP/1.1 429 Too Many Requests\r\n\r\n');
+      return false;
+    }
+    this.#open.set(client, open + 1);
+    this.#stats.open++;
+    this.#stats.peak = Math.max(this.#stats.peak, this.#stats.open);
+    socket.once('close', () => {
+      this.#stats.open--;
+      const left = (this.#open.get(client) ?? 1) - 1;
+      if (left <= 0) this.#open.delete(client);
+      else this.#open.set(client, left);
+    });
+    return true;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -146,6 +210,8 @@ export class ConsulDouble {
     const text = method === 'PUT' || method === 'POST' ? await readBody(req) : '';
     this.requests.push({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body: text, at: performance.now() });
     if (this.requests.length > 2000) this.requests.splice(0, this.requests.length - 2000);
+    // Every answer of Consul 1.9+ carries it, ACLs enabled or not.
+    res.setHeader('X-Consul-Default-ACL-Policy', this.#acl.defaultPolicy);
     const fault = this.faults.take(url.pathname);
     if (fault?.delayMs) {
       const closed = await sleepUnlessClosed(fault.delayMs, res);
@@ -159,90 +225,187 @@ export class ConsulDouble {
       sendText(res, fault.status, fault.body ?? 'rpc error making call: No cluster leader');
       return;
     }
-    const dc = url.searchParams.get('dc');
-    if (dc && dc !== this.#datacenter) {
-      sendText(res, 500, 'No path to datacenter');
-      return;
+    try {
+      await this.#route(req, res, url, method, text);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      if (!res.headersSent) sendText(res, error.status, error.message);
     }
-    const ns = url.searchParams.get('ns') || headerString(req, 'x-consul-namespace') || 'default';
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse, url: URL, method: string, text: string): Promise<void> {
+    const query = url.searchParams;
+    const dc = query.get('dc');
+    if (dc && dc !== this.#datacenter) throw new HttpError(500, 'No path to datacenter');
+    const ns = query.get('ns') || headerString(req, 'x-consul-namespace') || 'default';
     const path = url.pathname;
     const route = (pattern: RegExp) => pattern.exec(path);
+    const read = (permission: Permission) => this.#acl.authorize(req, url, permission);
     let m: RegExpExecArray | null;
 
-    if ((m = route(/^\/v1\/health\/service\/([^/]+)$/))) return this.#read(req, res, url, method, () => this.#health(url, ns, decodeURIComponent(m![1]!)), ns, decodeURIComponent(m[1]!));
+    if ((m = route(/^\/v1\/health\/service\/([^/]+)$/))) {
+      const name = decodeURIComponent(m[1]!);
+      refuseUnimplemented(query, path, unimplemented.health);
+      const filter = this.#filter(query, selectors.health);
+      const tags = query.getAll('tag');
+      return this.#blocking(req, res, url, method, () => this.registry.indexFor(ns, name), () => {
+        // Consul reads ?passing after the query has run (health_endpoint.go), so a bad value is a 400 even after a block.
+        const passing = boolParam(query, 'passing');
+        const decision = read({ resource: 'service', access: 'read', name });
+        let rows = this.registry.serviceEntries(ns, name);
+        if (tags.length > 0) rows = rows.filter((row) => tags.every((tag) => row.Service.Tags.includes(tag)));
+        if (passing) rows = rows.filter((row) => row.Checks.every((c) => c.Status === 'passing'));
+        if (filter) rows = rows.filter(filter);
+        return filtered(rows, decision);
+      });
+    }
+    if ((m = route(/^\/v1\/health\/state\/([^/]+)$/))) {
+      const state = decodeURIComponent(m[1]!);
+      if (!['any', 'passing', 'warning', 'critical'].includes(state)) throw new HttpError(400, 'Invalid check state');
+      refuseUnimplemented(query, path, unimplemented.state);
+      const filter = this.#filter(query, selectors.check);
+      return this.#blocking(req, res, url, method, () => this.registry.checksIndex, () => {
+        let checks = this.registry.checksInState(ns, state as 'any');
+        if (filter) checks = checks.filter(filter);
+        const node = read({ resource: 'node', access: 'read', name: this.registry.node.Node });
+        const service = read({ resource: 'service', access: 'read', name: '' });
+        const kept = checks.filter((c) => (c.ServiceID === '' ? node : service).allowed);
+        return { body: kept, flagged: kept.length < checks.length && !service.allowed && service.flagged };
+      });
+    }
+    if (path === '/v1/catalog/services') {
+      refuseUnimplemented(query, path, unimplemented.catalogServices);
+      const filter = this.#filter(query, selectors.catalog);
+      return this.#blocking(req, res, url, method, () => this.registry.catalogIndex, () => {
+        const decision = read({ resource: 'service', access: 'read', name: '' });
+        const out: Record<string, string[]> = {};
+        for (const name of this.registry.serviceNames(ns).sort()) {
+          let rows = this.registry.serviceEntries(ns, name).map(catalogRow);
+          if (filter) rows = rows.filter(filter);
+          if (rows.length === 0) continue;
+          out[name] = [...new Set(rows.flatMap((row) => row.ServiceTags as string[]))].sort();
+        }
+        if (decision.allowed) return { body: out, flagged: false };
+        return { body: {}, flagged: decision.flagged && Object.keys(out).length > 0 };
+      });
+    }
     if ((m = route(/^\/v1\/catalog\/service\/([^/]+)$/))) {
       const name = decodeURIComponent(m[1]!);
-      return this.#read(req, res, url, method, () => this.registry.serviceEntries(ns, name).map((row) => catalogRow(row)), ns, name);
+      refuseUnimplemented(query, path, unimplemented.catalogService);
+      const filter = this.#filter(query, selectors.catalog);
+      const tags = query.getAll('tag');
+      return this.#blocking(req, res, url, method, () => this.registry.indexFor(ns, name), () => {
+        let rows = this.registry.serviceEntries(ns, name).map(catalogRow);
+        if (tags.length > 0) rows = rows.filter((row) => tags.every((tag) => (row.ServiceTags as string[]).includes(tag)));
+        if (filter) rows = rows.filter(filter);
+        return filtered(rows, read({ resource: 'service', access: 'read', name }));
+      });
     }
-    if (path === '/v1/catalog/services') return this.#read(req, res, url, method, () => this.registry.catalogServices(ns), ns, undefined);
-    if (path === '/v1/agent/services') return this.#agentRead(req, res, url, method, () => this.registry.agentServices(ns));
-    if (path === '/v1/agent/checks') return this.#agentRead(req, res, url, method, () => this.registry.agentChecks(ns));
-    if ((m = route(/^\/v1\/agent\/service\/([^/]+)$/)) && m[1] !== 'register') {
+    if (path === '/v1/agent/services' || path === '/v1/agent/checks') {
+      if (method !== 'GET') throw new HttpError(405, `method ${method} not allowed`);
+      refuseUnimplemented(query, path, unimplemented.agent);
+      const services = path === '/v1/agent/services';
+      const filter = this.#filter(query, services ? selectors.agentService : selectors.check);
+      // Anonymous reads are 200 with what the token may not see left out (agent_endpoint.go filters with the token's authorizer).
+      const all: Record<string, unknown> = services ? this.registry.agentServices(ns) : this.registry.agentChecks(ns);
+      const decision = read({ resource: 'service', access: 'read', name: '' });
+      if (!decision.allowed && !decision.filtered) throw new HttpError(decision.status, decision.message);
+      const out: Record<string, unknown> = {};
+      for (const [id, value] of Object.entries(all)) if (!filter || filter(value)) out[id] = value;
+      const headers: Record<string, string> = {};
+      const body = decision.allowed ? out : {};
+      if (!decision.allowed && decision.flagged && Object.keys(out).length > 0) headers['X-Consul-Results-Filtered-By-ACLs'] = 'true';
+      return this.#json(res, url, body, headers);
+    }
+    if ((m = route(/^\/v1\/agent\/service\/([^/]+)$/)) && !['register'].includes(m[1]!)) {
+      if (method !== 'GET') throw new HttpError(405, `method ${method} not allowed`);
+      refuseUnimplemented(query, path, unimplemented.agentService);
       const id = decodeURIComponent(m[1]!);
-      return this.#agentRead(req, res, url, method, () => this.registry.agentServices(ns)[id] ?? notFound(`unknown service ID: ${id}`));
+      const service = this.registry.agentServices(ns)[id];
+      const decision = read({ resource: 'service', access: 'read', name: service?.Service ?? id });
+      if (!decision.allowed) throw new HttpError(decision.status, decision.message);
+      if (!service) throw new HttpError(404, `unknown service ID: ${id}`);
+      return this.#json(res, url, service);
     }
-    if (path === '/v1/status/leader') return this.#agentRead(req, res, url, method, () => '127.0.0.1:8300', false);
+    if (path === '/v1/status/leader') {
+      if (method !== 'GET') throw new HttpError(405, `method ${method} not allowed`);
+      return this.#json(res, url, '127.0.0.1:8300');
+    }
     if (path === '/v1/agent/self') {
-      return this.#agentRead(req, res, url, method, () => ({ Config: { Datacenter: this.#datacenter, NodeName: this.registry.node.Node, Version: '1.20.0' } }));
+      if (method !== 'GET') throw new HttpError(405, `method ${method} not allowed`);
+      const decision = read({ resource: 'agent', access: 'read', name: this.registry.node.Node });
+      if (!decision.allowed) throw new HttpError(decision.status, decision.message);
+      return this.#json(res, url, { Config: { Datacenter: this.#datacenter, NodeName: this.registry.node.Node, Version: '1.20.0' } });
     }
 
+    if (otherEndpoints.test(path)) throw new HttpError(501, `the Consul double does not implement ${path}; it answers 501 rather than a 404 that reads as "not found"`);
     if (method !== 'PUT') {
-      if (/^\/v1\/agent\/(service|check)\//.test(path)) return sendText(res, 405, `method ${method} not allowed`);
-      return sendText(res, 404, `Invalid URL path: not a recognized HTTP API endpoint (${path})`);
+      if (/^\/v1\/agent\/(service|check)\//.test(path)) throw new HttpError(405, `method ${method} not allowed`);
+      throw new HttpError(404, `Invalid URL path: not a recognized HTTP API endpoint (${path})`);
     }
-    const decision = this.#acl.authorize(req, url, 'write');
-    if (!decision.allowed) return sendText(res, decision.status, decision.message);
+    const write = (name: string) => {
+      const decision = this.#acl.authorize(req, url, { resource: 'service', access: 'write', name });
+      if (!decision.allowed) throw new HttpError(decision.status, decision.message);
+    };
 
     if (path === '/v1/agent/service/register') {
       let parsed;
       try {
         parsed = parseRegistration(JSON.parse(text || 'null'));
       } catch (error) {
-        return sendText(res, 400, error instanceof BadRequest ? error.message : `Request decode failed: ${(error as Error).message}`);
+        throw new HttpError(400, error instanceof BadRequest ? error.message : `Request decode failed: ${(error as Error).message}`);
       }
-      // As Consul: present, and empty or "true".
-      const replace = url.searchParams.has('replace-existing-checks') && ['', 'true'].includes(url.searchParams.get('replace-existing-checks')!);
+      write(parsed.service.Service);
+      // As Consul: present, and empty or true by Go's ParseBool.
+      const replace = query.has('replace-existing-checks') && (query.get('replace-existing-checks') === '' || parseGoBool(query.get('replace-existing-checks')!) === true);
       const { started, stopped } = this.registry.register(ns, parsed.service, parsed.checks, replace);
       for (const id of stopped) this.#runner.stop(ns, id);
       for (const def of started) this.#runner.start(ns, def);
       return sendText(res, 200, '');
     }
     if ((m = route(/^\/v1\/agent\/service\/deregister\/([^/]+)$/))) {
-      this.#deregister(ns, decodeURIComponent(m[1]!));
+      const id = decodeURIComponent(m[1]!);
+      const service = this.registry.agentServices(ns)[id];
+      if (!service) throw new HttpError(404, `Unknown service ID ${JSON.stringify(id)}. Ensure that the service ID is passed, not the service name.`);
+      write(service.Service);
+      this.#deregister(ns, id);
       return sendText(res, 200, '');
     }
     if ((m = route(/^\/v1\/agent\/service\/maintenance\/([^/]+)$/))) {
       const id = decodeURIComponent(m[1]!);
-      const enable = url.searchParams.get('enable');
-      if (enable === null) return sendText(res, 400, 'Missing value for enable');
-      // Go's strconv.ParseBool.
-      const on = ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(enable);
-      if (!on && !['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(enable)) return sendText(res, 400, `Invalid value for enable: "${enable}"`);
-      if (!this.registry.setMaintenance(ns, id, on, url.searchParams.get('reason') ?? '')) {
-        return sendText(res, 404, `No service registered with ID "${id}"`);
-      }
+      const enable = query.get('enable');
+      if (enable === null) throw new HttpError(400, 'Missing value for enable');
+      const on = parseGoBool(enable);
+      if (on === undefined) throw new HttpError(400, `Invalid value for enable: ${JSON.stringify(enable)}`);
+      const service = this.registry.agentServices(ns)[id];
+      if (!service) throw new HttpError(404, `No service registered with ID ${JSON.stringify(id)}`);
+      write(service.Service);
+      this.registry.setMaintenance(ns, id, on, query.get('reason') ?? '');
       return sendText(res, 200, '');
     }
     if ((m = route(/^\/v1\/agent\/check\/(pass|warn|fail|update)\/([^/]+)$/))) {
       const checkId = decodeURIComponent(m[2]!);
       let status: CheckStatus = m[1] === 'pass' ? 'passing' : m[1] === 'warn' ? 'warning' : 'critical';
-      let output = url.searchParams.get('note') ?? '';
+      let output = query.get('note') ?? '';
       if (m[1] === 'update') {
         let body: Record<string, unknown>;
         try {
           body = JSON.parse(text || '{}') as Record<string, unknown>;
         } catch (error) {
-          return sendText(res, 400, `Request decode failed: ${(error as Error).message}`);
+          throw new HttpError(400, `Request decode failed: ${(error as Error).message}`);
         }
-        if (!['passing', 'warning', 'critical'].includes(body.Status as string)) return sendText(res, 400, `Invalid check status: '${String(body.Status ?? '')}'`);
+        if (!['passing', 'warning', 'critical'].includes(body.Status as string)) throw new HttpError(400, `Invalid check status: '${String(body.Status ?? '')}'`);
         status = body.Status as CheckStatus;
         output = typeof body.Output === 'string' ? body.Output : '';
       }
-      if (!this.#runner.heartbeat(ns, checkId)) return sendText(res, 404, `CheckID "${checkId}" does not have associated TTL`);
+      const check = this.registry.check(ns, checkId);
+      if (!check) throw new HttpError(404, `Unknown check ID ${JSON.stringify(checkId)}. Ensure that the check ID is passed, not the check name.`);
+      write(check.serviceName);
+      if (!this.#runner.heartbeat(ns, checkId)) throw new HttpError(500, `CheckID ${JSON.stringify(checkId)} does not have associated TTL`);
       this.registry.updateCheck(ns, checkId, status, output);
       return sendText(res, 200, '');
     }
-    return sendText(res, 404, `Invalid URL path: not a recognized HTTP API endpoint (${path})`);
+    throw new HttpError(404, `Invalid URL path: not a recognized HTTP API endpoint (${path})`);
   }
 
   #deregister(ns: string, id: string): void {
@@ -250,69 +413,50 @@ export class ConsulDouble {
     for (const checkId of removed ?? []) this.#runner.stop(ns, checkId);
   }
 
-  #health(url: URL, ns: string, name: string): unknown {
-    let rows = this.registry.serviceEntries(ns, name);
-    const tags = url.searchParams.getAll('tag');
-    if (tags.length > 0) rows = rows.filter((row) => tags.every((tag) => row.Service.Tags.includes(tag)));
-    const passing = url.searchParams.get('passing');
-    if (passing !== null && passing !== 'false' && passing !== '0') rows = rows.filter((row) => row.Checks.every((c) => c.Status === 'passing'));
-    const filter = url.searchParams.get('filter');
-    if (filter) {
-      const predicate = compileFilter(filter);
-      rows = rows.filter(predicate);
+  /** `?filter` compiled against the endpoint's selectors; a bad one is Consul's 400. */
+  #filter(query: URLSearchParams, allowed: readonly string[]): Predicate | undefined {
+    const expression = query.get('filter');
+    if (!expression) return undefined;
+    try {
+      return compileFilter(expression, allowed);
+    } catch (error) {
+      throw new HttpError(400, (error as Error).message);
     }
-    return rows;
   }
 
-  /** A blocking, ACL-filtered catalog/health read. */
-  async #read(req: IncomingMessage, res: ServerResponse, url: URL, method: string, compute: () => unknown, ns: string, name: string | undefined): Promise<void> {
-    if (method !== 'GET') return sendText(res, 405, `method ${method} not allowed`);
-    const decision = this.#acl.authorize(req, url, 'read');
-    if (!decision.allowed && !decision.anonymous && !decision.filtered) return sendText(res, decision.status, decision.message);
-    const filter = url.searchParams.get('filter');
-    if (filter) {
-      try {
-        compileFilter(filter);
-      } catch (error) {
-        return sendText(res, 400, (error as Error).message);
-      }
-    }
-    const indexOf = () => (name === undefined ? this.registry.servicesIndex : this.registry.indexFor(ns, name));
-    const wanted = Number(url.searchParams.get('index') ?? '0');
-    if (!this.zeroIndex && Number.isFinite(wanted) && wanted > 0 && indexOf() <= wanted) {
-      const wait = Math.min(tryParseDuration(url.searchParams.get('wait') ?? '') ?? defaultWaitMs, maxWaitMs);
+  /**
+   * A blocking read (api-docs/features/blocking): consistency and wait/index parsed first, with
+   * Consul's 400s; `?index` at or above the current index holds the answer until a write moves
+   * it past, or `wait` (default 5m, at most 10m) plus up to wait/16 jitter has passed.
+   */
+  async #blocking(req: IncomingMessage, res: ServerResponse, url: URL, method: string, indexOf: () => number, compute: () => { body: unknown; flagged: boolean }): Promise<void> {
+    if (method !== 'GET') throw new HttpError(405, `method ${method} not allowed`);
+    const options = parseQueryOptions(url.searchParams);
+    const unknownToken = this.#acl.authorize(req, url, { resource: 'service', access: 'read', name: '' });
+    if (!unknownToken.allowed && !unknownToken.filtered) throw new HttpError(unknownToken.status, unknownToken.message);
+    if (!this.zeroIndex && options.index > 0 && indexOf() <= options.index) {
+      const wait = Math.min(options.waitMs || defaultWaitMs, maxWaitMs);
       const jittered = wait + Math.floor(this.#random() * (wait / 16));
-      const closed = await this.#block(res, jittered, () => indexOf() > wanted);
+      const closed = await this.#block(res, jittered, () => indexOf() > options.index);
       if (closed) return;
     }
-    const consistency = url.searchParams.has('consistent') ? 'consistent' : url.searchParams.has('stale') ? 'stale' : 'leader';
+    const { body, flagged } = compute();
     const headers: Record<string, string> = {
-      'X-Consul-Index': String(this.zeroIndex ? 0 : indexOf()),
+      // Consul never answers an index of 0 (a client would spin on ?index=0); the zeroIndex fault does.
+      'X-Consul-Index': String(this.zeroIndex ? 0 : Math.max(1, indexOf())),
       'X-Consul-KnownLeader': 'true',
       'X-Consul-LastContact': '0',
-      'X-Consul-Effective-Consistency': consistency,
+      'X-Consul-Effective-Consistency': options.consistency,
     };
-    let body = compute();
-    // Anonymous reads are filtered to nothing; Consul then leaves out X-Consul-Results-Filtered-By-ACLs
-    // (it is only set for authenticated tokens, so as not to leak that something exists).
-    if (!decision.allowed) body = Array.isArray(body) ? [] : {};
-    if (!decision.allowed && decision.filtered) headers['X-Consul-Results-Filtered-By-ACLs'] = 'true';
-    sendJson(res, 200, body, headers);
+    if (flagged) headers['X-Consul-Results-Filtered-By-ACLs'] = 'true';
+    this.#json(res, url, body, headers);
   }
 
-  /** A non-blocking agent endpoint. */
-  #agentRead(req: IncomingMessage, res: ServerResponse, url: URL, method: string, compute: () => unknown, acl = true): void {
-    if (method !== 'GET') return sendText(res, 405, `method ${method} not allowed`);
-    if (acl) {
-      const decision = this.#acl.authorize(req, url, 'read');
-      if (!decision.allowed) return sendText(res, decision.status, decision.message);
-    }
-    try {
-      sendJson(res, 200, compute());
-    } catch (error) {
-      if (error instanceof NotFound) return sendText(res, 404, error.message);
-      throw error;
-    }
+  #json(res: ServerResponse, url: URL, body: unknown, headers: Record<string, string> = {}): void {
+    // ?pretty, as Consul's marshalJSON: indented by four spaces, with a trailing newline.
+    const text = url.searchParams.has('pretty') ? `${JSON.stringify(body, null, 4)}\n` : JSON.stringify(body);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
   }
 
   /** Waits until `ready()` after a write, or `ms`; true when the client went away meanwhile. */
@@ -334,12 +478,14 @@ export class ConsulDouble {
   }
 }
 
-class NotFound extends Error {}
-function notFound(message: string): never {
-  throw new NotFound(message);
+/** Rows a read token may see: all, or none (filtered away with a 200, flagged for an authenticated token). */
+function filtered(rows: unknown[], decision: AclDecision): { body: unknown; flagged: boolean } {
+  if (decision.allowed) return { body: rows, flagged: false };
+  if (!decision.filtered) throw new HttpError(decision.status, decision.message);
+  return { body: [], flagged: decision.flagged && rows.length > 0 };
 }
 
-function catalogRow(row: ReturnType<ConsulRegistry['serviceEntries']>[number]): Record<string, unknown> {
+function catalogRow(row: ReturnType<ConsulRegistry['serviceEntries']>[number]): Record<string, unknown> & { ServiceTags: string[] } {
   return {
     ID: row.Node.ID,
     Node: row.Node.Node,

@@ -9,9 +9,20 @@ export type Predicate = (value: unknown) => boolean;
 
 type Token = { kind: 'word' | 'string' | 'op' | 'paren'; text: string };
 
-const roots = new Set(['Node', 'Service', 'Checks']);
+/** The selectors each endpoint's rows offer (Consul's filtering docs, per endpoint). */
+export const selectors = {
+  /** `/v1/health/service/:name` rows. */
+  health: ['Node', 'Service', 'Checks'],
+  /** `/v1/agent/services` values (AgentService). */
+  agentService: ['ID', 'Service', 'Tags', 'Address', 'Meta', 'Port', 'Weights', 'EnableTagOverride', 'Kind', 'TaggedAddresses', 'Proxy', 'Connect', 'Namespace', 'Datacenter'],
+  /** `/v1/agent/checks` values and `/v1/health/state/:state` rows (HealthCheck). */
+  check: ['Node', 'CheckID', 'Name', 'Status', 'Notes', 'Output', 'ServiceID', 'ServiceName', 'ServiceTags', 'Type', 'Interval', 'Timeout', 'Namespace', 'CreateIndex', 'ModifyIndex'],
+  /** `/v1/catalog/service/:name` rows and what `/v1/catalog/services` filters (ServiceNode). */
+  catalog: ['ID', 'Node', 'Address', 'Datacenter', 'TaggedAddresses', 'NodeMeta', 'ServiceKind', 'ServiceID', 'ServiceName', 'ServiceTags', 'ServiceAddress', 'ServiceMeta', 'ServicePort', 'ServiceWeights', 'ServiceEnableTagOverride', 'Namespace'],
+} as const;
 
-export function compileFilter(expression: string): Predicate {
+export function compileFilter(expression: string, allowed: readonly string[] = selectors.health): Predicate {
+  const roots = new Set(allowed);
   const tokens = tokenize(expression);
   let pos = 0;
   const peek = () => tokens[pos];

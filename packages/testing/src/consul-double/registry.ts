@@ -38,13 +38,23 @@ export class ConsulRegistry {
   #nameIndex = new Map<string, number>();
   /** Index of the last change to any service (what Consul answers for an unknown name). */
   #servicesIndex: number;
+  /** Index of the services table: registrations and deregistrations, not check status (`/v1/catalog/services`). */
+  #catalogIndex: number;
+  /** Index of the checks table: any check added, changed or removed (`/v1/health/state/:state`). */
+  #checksIndex: number;
   #services = new Map<string, ServiceRecord>();
   #checks = new Map<string, CheckRecord>();
+  /** `${ns}/${name}` → keys of its services, so a read of one name does not walk the catalog. */
+  #byName = new Map<string, Set<string>>();
+  /** `${ns}/${serviceId}` → keys of its checks. */
+  #byService = new Map<string, Set<string>>();
   #waiters = new Set<() => void>();
 
   constructor(options: { node: string; address: string; datacenter: string; initialIndex: number }) {
     this.#index = options.initialIndex;
     this.#servicesIndex = options.initialIndex;
+    this.#catalogIndex = options.initialIndex;
+    this.#checksIndex = options.initialIndex;
     this.node = {
       ID: '40e4a748-2192-161a-0510-9bf59fe950b5',
       Node: options.node,
@@ -69,6 +79,8 @@ export class ConsulRegistry {
     this.#index = index;
     for (const [key, value] of this.#nameIndex) if (value > index) this.#nameIndex.set(key, index);
     if (this.#servicesIndex > index) this.#servicesIndex = index;
+    if (this.#catalogIndex > index) this.#catalogIndex = index;
+    if (this.#checksIndex > index) this.#checksIndex = index;
     this.#wake();
   }
 
@@ -95,22 +107,28 @@ export class ConsulRegistry {
     const stopped: string[] = [];
     if (existing && existing.service.Service !== input.Service) {
       // Same ID under a new name: the old name loses the instance.
+      this.#byName.get(`${ns}/${existing.service.Service}`)?.delete(key);
       this.#touchName(ns, existing.service.Service);
     }
     if (!existing || JSON.stringify(strip(existing.service)) !== JSON.stringify(input)) {
       const index = this.#bump();
+      this.#catalogIndex = index;
       const service: ConsulService = { ...input, CreateIndex: existing?.service.CreateIndex ?? index, ModifyIndex: index };
       if (ns !== 'default') service.Namespace = ns;
       this.#services.set(key, { ns, service });
+      let names = this.#byName.get(`${ns}/${input.Service}`);
+      if (!names) this.#byName.set(`${ns}/${input.Service}`, (names = new Set()));
+      names.add(key);
       changed = true;
     }
     const wanted = new Set(checks.map((c) => c.CheckID));
     if (replaceExistingChecks) {
-      for (const [checkKey, record] of this.#checks) {
-        if (record.ns === ns && record.def.ServiceID === input.ID && !wanted.has(record.def.CheckID)) {
-          this.#checks.delete(checkKey);
+      for (const checkKey of [...(this.#byService.get(key) ?? [])]) {
+        const record = this.#checks.get(checkKey)!;
+        if (!wanted.has(record.def.CheckID)) {
+          this.#deleteCheck(checkKey);
           stopped.push(record.def.CheckID);
-          this.#bump();
+          this.#checksIndex = this.#bump();
           changed = true;
         }
       }
@@ -122,8 +140,10 @@ export class ConsulRegistry {
       const type = checkType(def);
       if (old && JSON.stringify(old.def) === JSON.stringify(def) && old.serviceName === input.Service && JSON.stringify(old.serviceTags) === JSON.stringify(input.Tags)) continue;
       const index = this.#bump();
+      this.#checksIndex = index;
       const status = old && old.type === type ? old.status : def.Status;
-      this.#checks.set(checkKey, {
+      if (old) this.#deleteCheck(checkKey);
+      this.#setCheck(checkKey, {
         ns,
         def,
         serviceName: input.Service,
@@ -145,17 +165,19 @@ export class ConsulRegistry {
 
   /** Removes a service and its checks; returns the removed check IDs, or undefined if absent. */
   deregister(ns: string, serviceId: string): string[] | undefined {
-    const record = this.#services.get(`${ns}/${serviceId}`);
+    const key = `${ns}/${serviceId}`;
+    const record = this.#services.get(key);
     if (!record) return undefined;
-    this.#services.delete(`${ns}/${serviceId}`);
+    this.#services.delete(key);
+    this.#byName.get(`${ns}/${record.service.Service}`)?.delete(key);
     const removed: string[] = [];
-    for (const [key, check] of this.#checks) {
-      if (check.ns === ns && check.def.ServiceID === serviceId) {
-        this.#checks.delete(key);
-        removed.push(check.def.CheckID);
-      }
+    for (const checkKey of [...(this.#byService.get(key) ?? [])]) {
+      removed.push(this.#checks.get(checkKey)!.def.CheckID);
+      this.#deleteCheck(checkKey);
     }
-    this.#bump();
+    const index = this.#bump();
+    this.#catalogIndex = index;
+    if (removed.length > 0) this.#checksIndex = index;
     this.#touchName(ns, record.service.Service);
     return removed;
   }
@@ -177,6 +199,7 @@ export class ConsulRegistry {
     record.status = status;
     record.criticalSince = status === 'critical' ? Date.now() : undefined;
     record.modifyIndex = this.#bump();
+    this.#checksIndex = record.modifyIndex;
     this.#touchName(ns, record.serviceName);
     return true;
   }
@@ -188,15 +211,17 @@ export class ConsulRegistry {
     const checkId = `${maintenancePrefix}${serviceId}`;
     const key = `${ns}/${checkId}`;
     if (!enable) {
-      if (this.#checks.delete(key)) {
-        this.#bump();
+      if (this.#checks.has(key)) {
+        this.#deleteCheck(key);
+        this.#checksIndex = this.#bump();
         this.#touchName(ns, record.service.Service);
       }
       return true;
     }
     if (this.#checks.has(key)) return true;
     const index = this.#bump();
-    this.#checks.set(key, {
+    this.#checksIndex = index;
+    this.#setCheck(key, {
       ns,
       def: {
         CheckID: checkId,
@@ -236,12 +261,10 @@ export class ConsulRegistry {
   /** Rows of `/v1/health/service/:name`, node check first, sorted by service ID. */
   serviceEntries(ns: string, name: string): ServiceEntry[] {
     const rows: ServiceEntry[] = [];
-    for (const record of this.#services.values()) {
-      if (record.ns !== ns || record.service.Service !== name) continue;
+    for (const key of this.#byName.get(`${ns}/${name}`) ?? []) {
+      const record = this.#services.get(key)!;
       const checks = [this.#serfHealth()];
-      for (const check of this.#checks.values()) {
-        if (check.ns === ns && check.def.ServiceID === record.service.ID) checks.push(this.#render(check));
-      }
+      for (const checkKey of this.#byService.get(key) ?? []) checks.push(this.#render(this.#checks.get(checkKey)!));
       rows.push({ Node: { ...this.node }, Service: structuredClone(record.service), Checks: checks });
     }
     return rows.sort((a, b) => (a.Service.ID < b.Service.ID ? -1 : a.Service.ID > b.Service.ID ? 1 : 0));
@@ -275,6 +298,47 @@ export class ConsulRegistry {
 
   get servicesIndex(): number {
     return this.#servicesIndex;
+  }
+
+  /** The X-Consul-Index of `/v1/catalog/services`: the services table, which check status does not move. */
+  get catalogIndex(): number {
+    return this.#catalogIndex;
+  }
+
+  /** The X-Consul-Index of `/v1/health/state/:state`: the checks table. */
+  get checksIndex(): number {
+    return this.#checksIndex;
+  }
+
+  /** `/v1/health/state/:state`: every check (the node's included) in that state, or all for `any`. */
+  checksInState(ns: string, state: 'any' | CheckStatus): ConsulCheck[] {
+    const out: ConsulCheck[] = [];
+    const serf = this.#serfHealth();
+    if (state === 'any' || state === serf.Status) out.push(serf);
+    for (const check of this.#checks.values()) if (check.ns === ns && (state === 'any' || check.status === state)) out.push(this.#render(check));
+    return out;
+  }
+
+  /** `/v1/catalog/service/:name` rows and `/v1/catalog/services` both come from the services of a name. */
+  serviceNames(ns: string): string[] {
+    const out: string[] = [];
+    for (const [key, ids] of this.#byName) if (ids.size > 0 && key.startsWith(`${ns}/`)) out.push(key.slice(ns.length + 1));
+    return out;
+  }
+
+  #setCheck(key: string, record: CheckRecord): void {
+    this.#checks.set(key, record);
+    const owner = `${record.ns}/${record.def.ServiceID}`;
+    let keys = this.#byService.get(owner);
+    if (!keys) this.#byService.set(owner, (keys = new Set()));
+    keys.add(key);
+  }
+
+  #deleteCheck(key: string): void {
+    const record = this.#checks.get(key);
+    if (!record) return;
+    this.#checks.delete(key);
+    this.#byService.get(`${record.ns}/${record.def.ServiceID}`)?.delete(key);
   }
 
   #render(check: CheckRecord): ConsulCheck {
