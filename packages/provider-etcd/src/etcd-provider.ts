@@ -18,7 +18,7 @@ import {
   type Unsubscribe,
   type WatchListener,
 } from '@disco/core';
-import { createRedactor, Listeners, throwIfAborted, WatchHub, type ServiceSource } from '@disco/core/provider';
+import { abortable, createRedactor, Listeners, throwIfAborted, WatchHub, type ServiceSource } from '@disco/core/provider';
 import { Etcd3, type IKeyValue, type IOptions } from 'etcd3';
 import { toEtcdError } from './errors.js';
 import { etcdSource, type EtcdSourceContext } from './etcd-source.js';
@@ -141,6 +141,20 @@ export class EtcdProvider implements Provider {
     return this.#hub.discover(name, options.signal);
   }
 
+  /** The distinct service names under the prefix, from a keys-only range: no value is read. */
+  async listServices(options: OperationOptions = {}): Promise<string[]> {
+    this.#assertOpen();
+    throwIfAborted(options.signal, 'listServices');
+    const prefix = this.#options.prefix;
+    let keys: string[];
+    try {
+      keys = await abortable(this.#client.getAll().prefix(prefix).keys(), options.signal, 'listing services');
+    } catch (error) {
+      throw this.#toError(error, 'listing services');
+    }
+    return serviceNames(keys, prefix);
+  }
+
   watch(name: string, listener: WatchListener, options: OperationOptions = {}): Unsubscribe {
     this.#assertOpen();
     validateServiceName(name);
@@ -216,4 +230,14 @@ export function etcdProvider(options: EtcdProviderOptions = {}, context: EtcdPro
 /** Entry point for `createDiscovery({ provider: 'etcd', etcd: {...} })`: the same as {@link etcdProvider}. */
 export function createProvider(options: unknown, context: ProviderContext): EtcdProvider {
   return etcdProvider(options as EtcdProviderOptions, context);
+}
+
+/** `<prefix><name>/<id>` keys to their names, each once; a key with no `/` after the name holds no instance. */
+function serviceNames(keys: readonly string[], prefix: string): string[] {
+  const names = new Set<string>();
+  for (const key of keys) {
+    const slash = key.indexOf('/', prefix.length);
+    if (key.startsWith(prefix) && slash > prefix.length) names.add(key.slice(prefix.length, slash));
+  }
+  return [...names];
 }
