@@ -4,6 +4,7 @@ import {
   ConfigError,
   InvalidServiceError,
   parseDuration,
+  ProviderUnavailableError,
   silentLogger,
   validateService,
   validateServiceName,
@@ -133,6 +134,28 @@ export class ConsulProvider implements Provider {
     throwIfAborted(options.signal, 'discover');
     // One-shot: retried (p-retry, `retries`) on network trouble, 5xx and 429; a watched name answers from its engine.
     return this.#http.retry(() => this.#hub.discover(name, options.signal), options.signal, `discover ${name}`);
+  }
+
+  /** The service names of the datacenter's catalog (`GET /v1/catalog/services`), which the ACL token may read. */
+  async listServices(options: OperationOptions = {}): Promise<string[]> {
+    this.#ensureOpen();
+    throwIfAborted(options.signal, 'listServices');
+    const what = 'list services';
+    const { consistency } = this.#options;
+    const response = await this.#http.call('GET', '/v1/catalog/services', {
+      query: { stale: consistency === 'stale' ? true : undefined, consistent: consistency === 'consistent' ? true : undefined },
+      signal: options.signal,
+      what,
+      need: 'service:read',
+    });
+    let catalog: unknown;
+    try {
+      catalog = JSON.parse(response.body);
+    } catch {
+      throw new ProviderUnavailableError('consul', `${what}: Consul's answer is not JSON`, { retryable: true });
+    }
+    if (typeof catalog !== 'object' || catalog === null || Array.isArray(catalog)) throw new ProviderUnavailableError('consul', `${what}: Consul's answer is not an object of service names`, { retryable: true });
+    return Object.keys(catalog);
   }
 
   watch(name: string, listener: WatchListener, options: OperationOptions = {}): Unsubscribe {
