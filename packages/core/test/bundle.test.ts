@@ -30,7 +30,9 @@ async function runInEmptyDir(code: Uint8Array, env: Record<string, string>, node
       mkdirSync(join(dir, 'node_modules'), { recursive: true });
       symlinkSync(target, join(dir, 'node_modules', name));
     }
-    const child = spawn(process.execPath, [join(dir, 'app.mjs')], { cwd: dir, env: { ...process.env, ...env }, timeout: 20_000 });
+    const childEnv = { ...process.env, ...env };
+    delete childEnv.NODE_PATH; // set by pnpm's bin shims: the monorepo's packages, which the bundle must not need
+    const child = spawn(process.execPath, [join(dir, 'app.mjs')], { cwd: dir, env: childEnv, timeout: 20_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -18,7 +18,11 @@ export interface CommandResult {
 /** Runs a command to its end; never throws for a non-zero exit (see {@link mustRun}). */
 export function runCommand(command: string, args: readonly string[], options: CommandOptions): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, ...options.env };
+    // pnpm's bin shims (vitest's too) point NODE_PATH at the monorepo's hoisted packages: a fresh
+    // app's require() would find them there instead of failing.
+    delete env.NODE_PATH;
+    const child = spawn(command, [...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
