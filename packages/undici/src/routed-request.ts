@@ -182,12 +182,13 @@ export class RoutedRequest implements Controller, Handler {
 
   #deliverHeld(): void {
     const held = this.#held!;
-    this.#held = undefined;
     this.#streaming = true;
+    // Still held while the caller reads it: rawHeaders and rawTrailers come from it.
     this.#handler.onResponseStart?.(this, held.statusCode, held.headers, held.statusMessage);
     for (const chunk of held.chunks) this.#handler.onResponseData?.(this, chunk);
     this.#done = true;
     this.#handler.onResponseEnd?.(this, held.trailers ?? {});
+    this.#held = undefined;
   }
 
   // ---- the caller's controller

@@ -58,6 +58,22 @@ describe('retries on another instance', () => {
     expect(tally(servers)).toEqual({ a: 2, b: 1 });
   });
 
+  it('a held-back 503 is handed over, headers and body, when the instance to retry on is gone by then', async () => {
+    const { servers, deregister, dispatcher } = await serviceFixture(['a', 'b']);
+    let arrived!: () => void;
+    const received = new Promise<void>((resolve) => (arrived = resolve));
+    servers[0]!.behaviour = (_req, res) => {
+      res.writeHead(503, { 'retry-after': '1', 'x-from': 'a' }).end('a is busy');
+      arrived();
+    };
+    const call = fetch('http://svc/', { dispatcher });
+    await received;
+    await deregister(servers[1]!);
+    const response = await call;
+    expect([response.status, response.headers.get('x-from'), response.headers.get('retry-after'), await response.text()]).toEqual([503, 'a', '1', 'a is busy']);
+    expect(tally(servers)).toEqual({ a: 1, b: 0 });
+  });
+
   it('a POST is not retried: not on a 503, not on a reset', async () => {
     const { servers, dispatcher } = await serviceFixture(['a', 'b']);
     servers[0]!.behaviour = unavailable;
