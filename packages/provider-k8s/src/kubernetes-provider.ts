@@ -15,13 +15,14 @@ import {
 import { createRedactor, Listeners, WatchHub, type ServiceSource } from '@disco/core/provider';
 import type { ObjectMapper } from './candidate.js';
 import { endpointSliceMapper } from './endpoint-slice-mapper.js';
-import type { ErrorContext } from './errors.js';
+import { apiError, type ErrorContext } from './errors.js';
 import { KubeClients, type KubeItem } from './kube-api.js';
 import type { LoadedKubeConfig } from './kube-config.js';
 import { KubernetesSource } from './kubernetes-source.js';
 import type { ResolvedOptions } from './options.js';
 import { podMapper } from './pod-mapper.js';
 import { selectorFor } from './selector.js';
+import { labelValues, serviceListing } from './service-names.js';
 
 const joinHint =
   'in Kubernetes a pod joins a Service through its labels (matching the Service selector) and leaves it by failing its readiness probe or being deleted';
@@ -95,6 +96,33 @@ export class KubernetesProvider implements Provider, AsyncDisposable {
       if (options.signal?.aborted) throw new AbortedError(`discover("${name}")`, { cause: options.signal.reason });
       throw error;
     }
+  }
+
+  /**
+   * The services in the namespace: the distinct `kubernetes.io/service-name` labels of its
+   * EndpointSlices, or in pods mode the distinct values of the label the selector names the
+   * service by. One paged list; needs the same RBAC `list` permission as discover.
+   */
+  async listServices(options: OperationOptions = {}): Promise<string[]> {
+    this.#throwIfClosed();
+    const { selector, label } = serviceListing(this.#options.mode, this.#options.labelSelector);
+    const what = `listing ${this.#options.mode === 'pods' ? 'pods' : 'EndpointSlices'} "${selector}" in namespace ${this.namespace}`;
+    const api = this.#clients.api(this.#options.mode, this.namespace, selector);
+    const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
+    const names = new Set<string>();
+    let next: string | undefined;
+    try {
+      do {
+        const page = await api.list({ continue: next, limit: this.#options.pageSize, signal });
+        labelValues(page.items, label, names);
+        next = page.continue;
+      } while (next !== undefined);
+    } catch (error) {
+      this.#throwIfClosed();
+      if (options.signal?.aborted) throw new AbortedError('listServices', { cause: options.signal.reason });
+      throw apiError(error, what, this.#errors);
+    }
+    return [...names];
   }
 
   watch(name: string, listener: WatchListener, options: OperationOptions = {}): Unsubscribe {
