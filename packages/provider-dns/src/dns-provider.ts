@@ -69,6 +69,15 @@ export class DnsProvider implements Provider, AsyncDisposable {
     );
   }
 
+  /** DNS answers for a name it is asked about and has no query that enumerates them: always ERR_UNSUPPORTED, saying so. */
+  async listServices(_options?: OperationOptions): Promise<string[]> {
+    this.#assertOpen();
+    throw new UnsupportedError(
+      `the dns provider cannot list services: DNS answers only for a name it is asked about (an SRV or A query needs the service's name, such as <name>.${this.settings.domain}) and has no query that enumerates them; ` +
+        'name the service you want, or list them where they are registered (for Consul DNS, DISCOVERY_PROVIDER=consul)',
+    );
+  }
+
   /** The source core's watch engine runs for `name`: one lookup per list, polled at the records' TTL. */
   source(name: string): ServiceSource {
     validateServiceName(name);
