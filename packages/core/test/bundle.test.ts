@@ -51,8 +51,9 @@ it('an app importing only @disco/core bundles to core code alone, within the siz
   expect(foreign).toEqual([]);
   const bytes = result.outputFiles[0]!.contents.byteLength;
   console.log(`@disco/core bundle: ${(bytes / 1024).toFixed(1)} KB minified (${inputs.length - 1} modules)`);
-  // The issue's target is 20 KB; today's size is ~26 KB (see the closing note). The budget catches growth.
-  expect(bytes).toBeLessThan(28 * 1024);
+  // ~26 KB before core took over the watch engine, the checks of every input, the diagnostics
+  // channels and loading providers from the application's folder (now ~44 KB). The budget catches growth beyond that.
+  expect(bytes).toBeLessThan(48 * 1024);
 
   const run = await runInEmptyDir(result.outputFiles[0]!.contents, {});
   expect(run.stdout.trim()).toBe('8080');
