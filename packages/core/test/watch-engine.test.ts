@@ -394,3 +394,19 @@ describe("a source's own tuning", () => {
     expect(source.startedAt[1]! - source.startedAt[0]!).toBeGreaterThanOrEqual(390);
   });
 });
+
+describe('never two equal snapshots in a row', () => {
+  it('a healthy-only subscriber is not told again when its filtered view becomes the whole snapshot unchanged', async () => {
+    const source = new ScriptedSource();
+    source.state = [inst('a1'), createInstance({ ...inst('b2'), healthy: false })];
+    const { engine } = engineFor(source);
+    const r = recorder();
+    engine.subscribe(healthyFilter, r.listener);
+    await waitFor(() => source.follows === 1);
+    source.open.sink.remove('b2'); // the healthy view was [a1] and stays [a1]
+    await tick();
+    source.open.sink.upsert(inst('c3'));
+    await tick();
+    expect(r.described()).toEqual(['snap:a1', 'snap:a1+c3']);
+  });
+});

@@ -51,6 +51,8 @@ interface Subscriber {
   readonly listener: WatchListener;
   /** What this subscriber saw last; undefined after an error, so that recovery is always delivered. */
   last: readonly Instance[] | undefined;
+  /** Whether `last` was the set's own snapshot (not a filtered copy). */
+  lastRaw: boolean;
 }
 
 interface Run {
@@ -141,7 +143,7 @@ export class WatchEngine {
   /** Adds a subscriber: the current state first, then every change it can see. */
   subscribe(filter: InstanceFilter, listener: WatchListener): Unsubscribe {
     if (this.#closed) throw new ClosedError(`the watch of "${this.name}"`);
-    const subscriber: Subscriber = { filter, listener, last: undefined };
+    const subscriber: Subscriber = { filter, listener, last: undefined, lastRaw: false };
     this.#subscribers.add(subscriber);
     if (!this.#run) this.#start();
     if (this.#snapshot || this.#stale) {
@@ -502,8 +504,13 @@ export class WatchEngine {
 
   #deliver(subscriber: Subscriber): void {
     const view = this.#view(subscriber.filter);
-    if (subscriber.last !== undefined && sameSnapshot(subscriber.last, view)) return;
+    const raw = view === this.#snapshot;
+    if (subscriber.last !== undefined && view === subscriber.last) return;
+    // The set's own snapshot is a new array only when something changed: from one of those to
+    // the next needs no comparing (an O(n) walk saved per change); a derived view does.
+    if (subscriber.last !== undefined && !(raw && subscriber.lastRaw) && sameSnapshot(subscriber.last, view)) return;
     subscriber.last = view;
+    subscriber.lastRaw = raw;
     this.#call(subscriber, { instances: view });
   }
 
