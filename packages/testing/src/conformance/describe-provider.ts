@@ -69,6 +69,7 @@ function counting(provider: Provider) {
     },
     close: async () => {},
   };
+  if (provider.listServices) proxy.listServices = (o) => provider.listServices!(o);
   if (provider.source) {
     proxy.source = (name) => {
       counts.watches++;
@@ -302,6 +303,48 @@ export function describeProvider(name: string, makeProvider: () => Provider | Pr
         });
       });
     }
+
+    it('listServices names each service with an instance once and drops one left without — or is ERR_UNSUPPORTED saying why', async () => {
+      const discovery = createDiscovery({ provider: counting(provider).proxy });
+      try {
+        const answer = await (provider.listServices ? provider.listServices() : discovery.listServices()).then(
+          (names) => ({ names }),
+          (error: unknown) => ({ error }),
+        );
+        if ('error' in answer) {
+          // Not every backend can enumerate (DNS cannot): then it says so, and why, naming itself.
+          expect(isDiscoveryError(answer.error, 'ERR_UNSUPPORTED'), `listServices failed with ${String(answer.error)}`).toBe(true);
+          const { message, retryable } = answer.error as Error & { retryable: boolean };
+          expect(retryable).toBe(false);
+          expect(message).toContain(provider.name);
+          expect(message.length, `"${message}" does not say why`).toBeGreaterThan(60);
+          await expect(discovery.listServices()).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
+          return;
+        }
+        const [a, b] = [unique('list-a'), unique('list-b')];
+        const a1 = service(a);
+        const a2 = service(a);
+        const b1 = service(b);
+        for (const one of [a1, a2, b1]) await backend.add(one);
+        try {
+          let names: string[] = [];
+          await waitFor(async () => (names = await provider.listServices!()).includes(a) && names.includes(b), { timeoutMs: settle, what: 'both services to be listed' });
+          expect(names.filter((n) => n === a)).toEqual([a]);
+          const sorted = await discovery.listServices();
+          expect(sorted).toEqual([...sorted].sort());
+          expect(sorted.filter((n) => n === a || n === b)).toEqual([a, b].sort());
+          await backend.remove(a, a1.id);
+          await backend.remove(a, a2.id);
+          await waitFor(async () => !(await provider.listServices!()).includes(a), { timeoutMs: settle, what: 'the service without instances to leave the list' });
+          expect(await provider.listServices!()).toContain(b);
+          await expect(provider.listServices!({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+        } finally {
+          await backend.remove(b, b1.id);
+        }
+      } finally {
+        await discovery.close();
+      }
+    });
 
     it('close releases everything and later calls reject with ERR_CLOSED', async () => {
       const baseline = resources();
