@@ -3,6 +3,14 @@ import { Agent, Dispatcher, Dispatcher1Wrapper, errors } from 'undici';
 import { resolveOptions, type DiscoveryDispatcherOptions } from './options.js';
 import { ServiceRouter } from './service-router.js';
 
+const v1Callbacks = ['onConnect', 'onHeaders', 'onData', 'onComplete', 'onError', 'onUpgrade'];
+
+/** A handler written for undici 7 and older (Node's built-in fetch): v1 callbacks and no onRequestStart. */
+function isV1Handler(handler: Dispatcher.DispatchHandler): boolean {
+  if (typeof handler.onRequestStart === 'function') return false;
+  return v1Callbacks.some((name) => typeof (handler as Record<string, unknown>)[name] === 'function');
+}
+
 /**
  * An undici Dispatcher that sends requests whose host names a service (`http://users/api`) to
  * an instance of it, and every other request to its fallback. Use it as `fetch(url, { dispatcher })`,
@@ -25,7 +33,7 @@ export class DiscoveryDispatcher extends Dispatcher {
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     // Node's built-in fetch still speaks the v1 handler API; undici's own wrapper translates it.
-    if (typeof handler.onRequestStart !== 'function') return (this.#legacy ??= new Dispatcher1Wrapper(this)).dispatch(opts, handler);
+    if (isV1Handler(handler)) return (this.#legacy ??= new Dispatcher1Wrapper(this)).dispatch(opts, handler);
     const target = this.#router.target(opts);
     if (target !== undefined) return this.#router.dispatch(target, opts, handler);
     if (this.#closing) {
