@@ -1,49 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubernetesApiDouble, waitFor } from '../src/index.js';
+import { openWatch } from './k8s-double-client.js';
 
 const slices = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
 const pods = '/api/v1/namespaces/default/pods';
 
-interface WatchEvent {
-  type: string;
-  object: { kind?: string; code?: number; metadata: { name: string; resourceVersion: string } };
-}
-
 describe('KubernetesApiDouble', () => {
   const double = new KubernetesApiDouble({ bookmarkIntervalMs: 100 });
-  const get = (path: string, token: string | undefined = double.token, signal?: AbortSignal) =>
-    fetch(`${double.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, ...(signal && { signal }) });
-  const json = async (path: string) => {
-    const res = await get(path);
-    return { status: res.status, body: (await res.json()) as { metadata: { resourceVersion: string; continue?: string }; items: { metadata: { name: string } }[]; code?: number; reason?: string } };
+  const get = async (path: string, token: string | undefined = double.token) => {
+    const res = await double.request(path, { token: token ?? null });
+    return { status: res.status, json: () => res.json() };
   };
-
-  /** Opens a watch and collects its events until the stream ends or `stop()` is called. */
-  function watch(path: string) {
-    const controller = new AbortController();
-    const events: WatchEvent[] = [];
-    let ended = false;
-    const done = (async () => {
-      const res = await get(path, double.token, controller.signal).then((r) => r, () => undefined);
-      if (!res?.body) return;
-      const decoder = new TextDecoder();
-      let buffer = '';
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          let nl: number;
-          while ((nl = buffer.indexOf('\n')) >= 0) {
-            events.push(JSON.parse(buffer.slice(0, nl)) as WatchEvent);
-            buffer = buffer.slice(nl + 1);
-          }
-        }
-      } catch {
-        // aborted
-      }
-      ended = true;
-    })();
-    return { events, get ended() { return ended; }, stop: () => controller.abort(), done, names: () => events.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.type} ${e.object.metadata.name}`) };
-  }
+  const json = async (path: string) => {
+    const res = await double.request(path);
+    return { status: res.status, body: res.json<{ metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number }; items: { metadata: { name: string }; kind?: string }[]; code?: number; reason?: string }>() };
+  };
+  const watch = (path: string) => openWatch(double, path);
 
   beforeAll(async () => {
     await double.start();
@@ -135,9 +107,9 @@ describe('KubernetesApiDouble', () => {
     const cut = await new KubernetesApiDouble({ token: null, bookmarkIntervalMs: 60_000, endWatchesAfterMs: 300 }).start();
     try {
       const started = performance.now();
-      const res = await fetch(`${cut.url}${slices}?watch=true&allowWatchBookmarks=true&timeoutSeconds=30&resourceVersion=${cut.store.revision}`);
+      const res = await cut.request(`${slices}?watch=true&allowWatchBookmarks=true&timeoutSeconds=30&resourceVersion=${cut.store.revision}`);
       expect(res.status).toBe(200);
-      expect(await res.text()).toBe('');
+      expect(res.text).toBe('');
       const took = performance.now() - started;
       expect(took).toBeGreaterThanOrEqual(250);
       expect(took).toBeLessThan(5_000);
@@ -178,17 +150,16 @@ describe('KubernetesApiDouble', () => {
   });
 
   it('creates, replaces (with conflict detection) and deletes over HTTP', async () => {
-    const headers = { authorization: `Bearer ${double.token}`, 'content-type': 'application/json' };
     const body = { metadata: { name: 'http-made', labels: { 'kubernetes.io/service-name': 'made' } }, addressType: 'IPv4', endpoints: [], ports: [] };
-    const created = await fetch(`${double.url}${slices}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const created = await double.request(slices, { method: 'POST', body });
     expect(created.status).toBe(201);
-    const stored = (await created.json()) as { metadata: { resourceVersion: string } };
-    expect((await fetch(`${double.url}${slices}`, { method: 'POST', headers, body: JSON.stringify(body) })).status).toBe(409);
+    const stored = created.json<{ metadata: { resourceVersion: string } }>();
+    expect((await double.request(slices, { method: 'POST', body })).status).toBe(409);
     const update = { ...body, metadata: { ...body.metadata, resourceVersion: stored.metadata.resourceVersion } };
-    expect((await fetch(`${double.url}${slices}/http-made`, { method: 'PUT', headers, body: JSON.stringify(update) })).status).toBe(200);
-    expect((await fetch(`${double.url}${slices}/http-made`, { method: 'PUT', headers, body: JSON.stringify(update) })).status).toBe(409);
+    expect((await double.request(`${slices}/http-made`, { method: 'PUT', body: update })).status).toBe(200);
+    expect((await double.request(`${slices}/http-made`, { method: 'PUT', body: update })).status).toBe(409);
     expect((await get(`${slices}/http-made`)).status).toBe(200);
-    expect((await fetch(`${double.url}${slices}/http-made`, { method: 'DELETE', headers })).status).toBe(200);
+    expect((await double.request(`${slices}/http-made`, { method: 'DELETE' })).status).toBe(200);
     expect((await get(`${slices}/http-made`)).status).toBe(404);
   });
 
@@ -235,9 +206,11 @@ describe('KubernetesApiDouble', () => {
     expect(list.body.items.map((i) => i.metadata.name)).toEqual(['late-1']);
   });
 
-  it('produces a kubeconfig that names its URL and token', () => {
-    const config = JSON.parse(double.kubeconfig({ namespace: 'prod' })) as { clusters: { cluster: { server: string } }[]; users: { user: { token: string } }[]; contexts: { context: { namespace: string } }[] };
+  it('produces a kubeconfig that names its https URL, its CA and its token', () => {
+    const config = JSON.parse(double.kubeconfig({ namespace: 'prod' })) as { clusters: { cluster: { server: string; 'certificate-authority-data': string } }[]; users: { user: { token: string } }[]; contexts: { context: { namespace: string } }[] };
     expect(config.clusters[0]!.cluster.server).toBe(double.url);
+    expect(double.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(Buffer.from(config.clusters[0]!.cluster['certificate-authority-data'], 'base64').toString()).toBe(double.ca);
     expect(config.users[0]!.user.token).toBe(double.token);
     expect(config.contexts[0]!.context.namespace).toBe('prod');
   });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { gone, StatusError } from './status.js';
+import { alreadyExists, conflict, gone, notFound } from './status.js';
 import { resourceType, type KubeObject, type ResourceName } from './resources.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -14,12 +14,14 @@ export interface StoredEvent {
 }
 
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
+const namespaceOf = (resource: ResourceName, object: KubeObject) => (resourceType(resource).namespaced ? (object.metadata.namespace ?? 'default') : '');
 
 /**
  * The double's etcd: objects by resource, one global revision counter (every change takes
  * the next number and becomes the object's resourceVersion), and a bounded history that
  * watches replay from. `compact()` drops history the way etcd compaction does, so a watch
- * or a list continuation from before it gets 410 Gone.
+ * or a list continuation from before it gets 410 Gone. Namespaces are cluster-scoped (no
+ * namespace in their key).
  */
 export class ObjectStore {
   readonly #objects = new Map<ResourceName, Map<string, KubeObject>>();
@@ -46,35 +48,50 @@ export class ObjectStore {
 
   list(resource: ResourceName, namespace?: string): KubeObject[] {
     const all = [...(this.#objects.get(resource)?.values() ?? [])];
-    const inNamespace = namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+    const inNamespace = namespace === undefined || !resourceType(resource).namespaced ? all : all.filter((o) => o.metadata.namespace === namespace);
     return inNamespace.sort((a, b) => (key(a.metadata.namespace ?? '', a.metadata.name) < key(b.metadata.namespace ?? '', b.metadata.name) ? -1 : 1));
   }
 
+  /**
+   * The objects as they were at `revision` (a list with resourceVersionMatch=Exact): the
+   * current state with the history after it rolled back; 410 Gone when compacted away.
+   */
+  listAt(resource: ResourceName, namespace: string | undefined, revision: number): KubeObject[] {
+    if (revision < this.#compacted) throw gone(`The resourceVersion for the provided list is too old.`);
+    const state = new Map(this.list(resource, namespace).map((o) => [key(o.metadata.namespace ?? '', o.metadata.name), o]));
+    for (let i = this.#history.length - 1; i >= 0 && this.#history[i]!.revision > revision; i--) {
+      const event = this.#history[i]!;
+      if (event.resource !== resource) continue;
+      const k = key(event.object.metadata.namespace ?? '', event.object.metadata.name);
+      if (namespace !== undefined && resourceType(resource).namespaced && event.object.metadata.namespace !== namespace) continue;
+      if (event.type === 'ADDED') state.delete(k);
+      else if (event.previous) state.set(k, event.previous);
+    }
+    return [...state.values()].sort((a, b) => (key(a.metadata.namespace ?? '', a.metadata.name) < key(b.metadata.namespace ?? '', b.metadata.name) ? -1 : 1));
+  }
+
   get(resource: ResourceName, namespace: string, name: string): KubeObject | undefined {
-    return this.#objects.get(resource)?.get(key(namespace, name));
+    return this.#objects.get(resource)?.get(key(resourceType(resource).namespaced ? namespace : '', name));
   }
 
   create(resource: ResourceName, object: KubeObject): KubeObject {
-    const { namespace = 'default', name } = object.metadata;
-    if (this.get(resource, namespace, name)) throw new StatusError(409, 'AlreadyExists', `${resource} "${name}" already exists`);
+    const { name } = object.metadata;
+    if (this.get(resource, namespaceOf(resource, object), name)) throw alreadyExists(resourceType(resource), name);
     return this.#write(resource, 'ADDED', object, undefined);
   }
 
   /** Replaces an object; with `metadata.resourceVersion` set, only if it is still that version (409 otherwise). */
   update(resource: ResourceName, object: KubeObject): KubeObject {
-    const { namespace = 'default', name, resourceVersion } = object.metadata;
-    const current = this.get(resource, namespace, name);
-    if (!current) throw new StatusError(404, 'NotFound', `${resource} "${name}" not found`);
-    if (resourceVersion && resourceVersion !== current.metadata.resourceVersion) {
-      throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
-    }
+    const { name, resourceVersion } = object.metadata;
+    const current = this.get(resource, namespaceOf(resource, object), name);
+    if (!current) throw notFound(resourceType(resource), name);
+    if (resourceVersion && resourceVersion !== current.metadata.resourceVersion) throw conflict(resourceType(resource), name);
     return this.#write(resource, 'MODIFIED', object, current);
   }
 
   /** Creates or replaces (ignores any resourceVersion given). */
   apply(resource: ResourceName, object: KubeObject): KubeObject {
-    const { namespace = 'default', name } = object.metadata;
-    const current = this.get(resource, namespace, name);
+    const current = this.get(resource, namespaceOf(resource, object), object.metadata.name);
     const fresh = { ...object, metadata: { ...object.metadata } };
     delete fresh.metadata.resourceVersion;
     return current ? this.#write(resource, 'MODIFIED', fresh, current) : this.#write(resource, 'ADDED', fresh, undefined);
@@ -82,7 +99,7 @@ export class ObjectStore {
 
   delete(resource: ResourceName, namespace: string, name: string): KubeObject {
     const current = this.get(resource, namespace, name);
-    if (!current) throw new StatusError(404, 'NotFound', `${resource} "${name}" not found`);
+    if (!current) throw notFound(resourceType(resource), name);
     return this.#write(resource, 'DELETED', current, current);
   }
 
@@ -107,17 +124,19 @@ export class ObjectStore {
   #write(resource: ResourceName, type: ChangeType, object: KubeObject, previous: KubeObject | undefined): KubeObject {
     const revision = ++this.#revision;
     const type_ = resourceType(resource);
-    const namespace = object.metadata.namespace ?? 'default';
+    const namespace = namespaceOf(resource, object);
+    const metadata = { ...object.metadata };
+    if (type_.namespaced) metadata.namespace = namespace;
+    else delete metadata.namespace;
     const stored: KubeObject = structuredClone({
       ...object,
       apiVersion: type_.apiVersion,
       kind: type_.kind,
       metadata: {
-        ...object.metadata,
-        namespace,
+        ...metadata,
         uid: previous?.metadata.uid ?? randomUUID(),
-        creationTimestamp: previous?.metadata.creationTimestamp ?? new Date().toISOString(),
-        generation: (previous?.metadata.generation ?? 0) + 1,
+        creationTimestamp: previous?.metadata.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        generation: type === 'DELETED' ? (previous?.metadata.generation ?? 1) : generation(object, previous),
         resourceVersion: String(revision),
       },
     });
@@ -131,4 +150,12 @@ export class ObjectStore {
     for (const listener of [...this.#listeners]) listener(event);
     return stored;
   }
+}
+
+/** metadata.generation moves when anything but metadata and status changed. */
+function generation(object: KubeObject, previous: KubeObject | undefined): number {
+  if (!previous) return 1;
+  const body = (o: KubeObject) => JSON.stringify({ ...o, metadata: undefined, status: undefined, kind: undefined, apiVersion: undefined, resourceVersion: undefined });
+  const before = previous.metadata.generation ?? 1;
+  return body(object) === body(previous) ? before : before + 1;
 }

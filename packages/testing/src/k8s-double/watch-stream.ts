@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { FieldMatcher } from './field-selector.js';
 import type { LabelMatcher } from './label-selector.js';
 import type { ObjectStore, StoredEvent } from './object-store.js';
 import { resourceType, type KubeObject, type ResourceName } from './resources.js';
@@ -8,6 +9,7 @@ export interface WatchStreamOptions {
   readonly resource: ResourceName;
   readonly namespace: string | undefined;
   readonly matches: LabelMatcher;
+  readonly fields: FieldMatcher;
   /** Replay history after this revision; `undefined` starts with a synthetic ADDED per existing object. */
   readonly since: number | undefined;
   readonly bookmarks: boolean;
@@ -20,7 +22,10 @@ export interface WatchStreamOptions {
 /**
  * One streamed watch response: newline-delimited `{type, object}` JSON, as the API server
  * sends it. A selector change shows as ADDED / DELETED for the objects entering or leaving
- * the selection; the stream ends after `timeoutSeconds` (preceded by a BOOKMARK when asked for).
+ * the selection; an object leaving it comes as DELETED with its last state that matched, at
+ * the change's resourceVersion (the watch cache's cacheWatcher does this). BOOKMARKs carry an
+ * empty object of the kind with only `metadata.resourceVersion` set. The stream ends after
+ * `timeoutSeconds` (preceded by a BOOKMARK when asked for).
  */
 export class WatchStream {
   readonly #res: ServerResponse;
@@ -63,7 +68,7 @@ export class WatchStream {
     this.#head();
     if (since === undefined) {
       for (const object of this.#store.list(this.#options.resource, this.#options.namespace)) {
-        if (this.#options.matches(object.metadata.labels)) this.#send('ADDED', object);
+        if (this.#selected(object)) this.#send('ADDED', object);
       }
     } else {
       let replay: StoredEvent[];
@@ -118,16 +123,19 @@ export class WatchStream {
   #onEvent(event: StoredEvent): void {
     if (event.resource !== this.#options.resource) return;
     if (this.#options.namespace !== undefined && event.object.metadata.namespace !== this.#options.namespace) return;
-    const { matches } = this.#options;
-    const now = event.type !== 'DELETED' && matches(event.object.metadata.labels);
-    const before = event.previous !== undefined && matches(event.previous.metadata.labels);
+    const now = event.type !== 'DELETED' && this.#selected(event.object);
+    const before = event.previous !== undefined && this.#selected(event.previous);
     if (now) this.#send(before ? 'MODIFIED' : 'ADDED', event.object);
-    else if (before) this.#send('DELETED', event.object);
+    else if (before && event.type === 'DELETED') this.#send('DELETED', event.object);
+    else if (before) this.#send('DELETED', { ...event.previous!, metadata: { ...event.previous!.metadata, resourceVersion: String(event.revision) } });
+  }
+
+  #selected(object: KubeObject): boolean {
+    return this.#options.matches(object.metadata.labels) && this.#options.fields(object);
   }
 
   #bookmark(): void {
-    const { kind, apiVersion } = resourceType(this.#options.resource);
-    this.#send('BOOKMARK', { kind, apiVersion, metadata: { name: '', resourceVersion: String(this.#store.revision) } });
+    this.#send('BOOKMARK', bookmarkObject(this.#options.resource, String(this.#store.revision)));
   }
 
   #send(type: string, object: KubeObject): void {
@@ -138,4 +146,21 @@ export class WatchStream {
     if (this.#frozen || this.#closed) return;
     this.#res.write(`${JSON.stringify(event)}\n`);
   }
+}
+
+/**
+ * What the API server sends as a BOOKMARK: a new, empty object of the kind with only its
+ * resourceVersion set, encoded as Go encodes an empty struct (creationTimestamp null, the
+ * kind's non-omitempty fields as null or empty).
+ */
+export function bookmarkObject(resource: ResourceName, resourceVersion: string): KubeObject {
+  const { kind, apiVersion } = resourceType(resource);
+  const metadata = { resourceVersion, creationTimestamp: null } as unknown as KubeObject['metadata'];
+  const empty: Record<ResourceName, Record<string, unknown>> = {
+    endpointslices: { addressType: '', endpoints: null },
+    pods: { spec: { containers: null }, status: {} },
+    services: { spec: {}, status: { loadBalancer: {} } },
+    namespaces: { spec: {}, status: {} },
+  };
+  return { kind, apiVersion, metadata, ...empty[resource] };
 }
