@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { configFromEnv, createDiscovery, parseDuration, TimeoutError, type Discovery, type DiscoveryConfig } from '@disco/core';
 import { abortable } from '@disco/core/provider';
 import { UsageError } from './exit-codes.js';
@@ -53,6 +54,17 @@ export class Context {
     } catch (error) {
       if (signal.aborted && !this.interrupted.aborted) throw new TimeoutError(`${what} (raise it with --timeout)`, this.timeoutMs, { cause: error });
       throw error;
+    }
+  }
+
+  /** Waits until `signal` (default: Ctrl-C) aborts. A signal alone holds no handle, so the process is kept up meanwhile. */
+  async until(signal: AbortSignal = this.interrupted): Promise<void> {
+    if (signal.aborted) return;
+    const keepAlive = setInterval(() => {}, 2 ** 30);
+    try {
+      await once(signal, 'abort');
+    } finally {
+      clearInterval(keepAlive);
     }
   }
 

@@ -1,6 +1,6 @@
-import { ConsulDouble, freePort } from '@disco/testing';
+import { ConsulDouble, freePort, waitFor } from '@disco/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disco } from './disco.js';
+import { disco, startDisco } from './disco.js';
 
 describe('against the Consul double', () => {
   let consul: ConsulDouble;
@@ -15,7 +15,7 @@ describe('against the Consul double', () => {
   it('register leaves the service registered with the agent; ls and services see it; deregister removes it', async () => {
     const register = await disco(['register', '--name', 'web', '--id', 'web-1', '--address', '127.0.0.1', '--port', '8080', '--tag', 'v2', '--version', '2.0.1', '--meta', 'team=edge'], env);
     expect(register).toMatchObject({ code: 0, stderr: '', stdout: 'registered web-1 (web) at 127.0.0.1:8080 with consul\n' });
-    // The command has exited: the agent keeps the registration.
+    // The command has exited: the agent keeps the registration. Consul's datacenter is the zone.
     const ls = await disco(['ls', 'web'], env);
     expect(ls).toMatchObject({ code: 0, stderr: '' });
     expect(ls.stdout).toMatch(/^ID +ADDRESS:PORT +HEALTHY +ZONE +WEIGHT +VERSION +TAGS\nweb-1 +127\.0\.0\.1:8080 +yes +dc1 +1 +2\.0\.1 +v2\n$/);
@@ -24,6 +24,16 @@ describe('against the Consul double', () => {
 
     expect(await disco(['deregister', 'web-1'], env)).toMatchObject({ code: 0, stdout: 'deregistered web-1\n' });
     expect(await disco(['ls', 'web'], env)).toMatchObject({ code: 4 });
+  });
+
+  it('register --hold keeps the service only until Ctrl-C', async () => {
+    const held = startDisco(['register', '--hold', '--name', 'api', '--id', 'api-1', '--address', '127.0.0.1', '--port', '9000'], env);
+    await waitFor(() => held.stdout.includes('holding it until Ctrl-C'), { timeoutMs: 10_000 });
+    expect(held.stdout).toBe('registered api-1 (api) at 127.0.0.1:9000 with consul; holding it until Ctrl-C\n');
+    expect((await disco(['ls', 'api'], env)).code).toBe(0);
+    held.kill('SIGINT');
+    expect(await held.exited).toMatchObject({ code: 0, stderr: '', stdout: expect.stringMatching(/\nderegistered api-1\n$/) });
+    expect((await disco(['ls', 'api'], env)).code).toBe(4);
   });
 
   it('doctor reaches the agent and reports the latency', async () => {

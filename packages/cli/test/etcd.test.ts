@@ -126,6 +126,13 @@ describe('etcd with a user and password', () => {
     expect(run.stdout).not.toContain('svc-password-77');
   });
 
+  it('watch with a wrong password ends by itself with exit 5: waiting cannot fix credentials', async () => {
+    const run = await disco(['watch', 'payments'], { ...userEnv, ETCD_PASSWORD: 'wrong-password-9' });
+    expect(run.code).toBe(5);
+    expect(run.stdout).toMatch(/Z payments error ERR_CONFIG: .*rejected the credentials of user "svc"/);
+    expect(run.stdout).not.toContain('wrong-password-9');
+  });
+
   it('doctor with a wrong password says the credentials were rejected and to fix ETCD_PASSWORD (exit 5)', async () => {
     const run = await disco(['doctor', '--timeout', '5s'], { ...userEnv, ETCD_PASSWORD: 'wrong-password-9' });
     expect(run.code).toBe(5);

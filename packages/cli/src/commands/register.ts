@@ -1,5 +1,4 @@
 import { endpoint, UnsupportedError, validateService, type HealthCheck, type Service } from '@disco/core';
-import { once } from 'node:events';
 import { exitCodes, UsageError } from '../exit-codes.js';
 import { defineCommand } from '../command.js';
 import { processBoundReason, registrationsOutliveProcess } from '../registration-lifetime.js';
@@ -64,7 +63,7 @@ export const registerCommand = defineCommand({
       await context.within(`registering "${service.id}"`, (signal) => discovery.register(service, { signal }));
       const why = registrationsOutliveProcess(name) ? '' : ` (${processBoundReason(name)})`;
       context.out(`${s.green('registered')} ${service.id} (${service.name}) at ${endpoint(service)} with ${name}; holding it until Ctrl-C${why}\n`);
-      if (!context.interrupted.aborted) await once(context.interrupted, 'abort');
+      await context.until();
     } finally {
       await discovery.close();
     }

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { exitCodeFor, exitCodes } from '../exit-codes.js';
 import { defineCommand } from '../command.js';
 import { filterHelp, filterOptions } from './ls.js';
@@ -30,8 +29,7 @@ export const watchCommand = defineCommand({
       },
       { healthyOnly: values.healthy === true, tags: values.tag ?? [] },
     );
-    const stop = AbortSignal.any([context.interrupted, fatal.signal]);
-    if (!stop.aborted) await once(stop, 'abort');
+    await context.until(AbortSignal.any([context.interrupted, fatal.signal]));
     unsubscribe();
     view.end();
     await discovery.close();
