@@ -22,6 +22,8 @@ import { abortable, createRedactor, Listeners, throwIfAborted, WatchHub, type Se
 import { Etcd3, type IKeyValue, type IOptions } from 'etcd3';
 import { toEtcdError } from './errors.js';
 import { etcdSource, type EtcdSourceContext } from './etcd-source.js';
+import { hostGuard, MemberHealth, noPolicy, requireLeaderInterceptor } from './members.js';
+import { PrefixFeed } from './prefix-feed.js';
 import { mergeWithEnv, resolveOptions, type EtcdProviderContext, type EtcdProviderOptions, type ResolvedOptions } from './options.js';
 import { codecFor, readEntry, type RecordCodec } from './record.js';
 import { Registrar } from './registrar.js';
@@ -29,17 +31,34 @@ import { Registrar } from './registrar.js';
 /** How long close() waits for each step (watch cancels, lease revoke) when etcd is unreachable. */
 const closeStepMs = 2_000;
 
-function makeClient(options: ResolvedOptions): Etcd3 {
+/** Keys per page of a range over the whole prefix (prefix mode). */
+const pageSize = 10_000;
+
+/** grpc-js call options, as etcd3's `defaultCallOptions` takes them (etcd3 does not re-export grpc-js's types). */
+type GrpcCallOptions = Exclude<NonNullable<IOptions['defaultCallOptions']>, (...args: never[]) => unknown>;
+
+function makeClient(options: ResolvedOptions, hosts: readonly string[], members: MemberHealth | undefined, check = false): Etcd3 {
   const timeout = options.requestTimeoutMs;
+  const interceptors = [requireLeaderInterceptor] as unknown as NonNullable<GrpcCallOptions['interceptors']>;
   const config: IOptions = {
-    hosts: options.hosts,
+    hosts: [...hosts],
     dialTimeout: timeout,
     // Unary calls get a deadline (a frozen member would hold them forever); streams do not.
-    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
+    // Watches and reads carry etcd's `hasleader` metadata (requireLeader): a member without a
+    // leader refuses them at once, and cancels such a watch after three election timeouts.
+    defaultCallOptions: (context) => {
+      const callOptions: GrpcCallOptions = context.isStream ? {} : { deadline: Date.now() + timeout };
+      if ((options.requireLeader || check) && (context.service === 'Watch' || context.service === 'KV')) callOptions.interceptors = interceptors;
+      return callOptions;
+    },
     // HTTP/2 pings find a dead connection (a partitioned or frozen member) that TCP would not
     // report for minutes. etcd refuses pings more often than every 5s (--grpc-keepalive-min-time).
     grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },
   };
+  // A member check talks to one member, once: no retries, no circuit breaker.
+  if (check) config.faultHandling = { host: () => noPolicy, global: noPolicy };
+  // Calls skip members the checks found cut off from their quorum (etcd3's default breaker kept).
+  else if (members) config.faultHandling = { host: (host) => hostGuard(host, members) };
   if (options.auth) config.auth = options.auth;
   if (options.credentials) config.credentials = options.credentials;
   return new Etcd3(config);
@@ -66,6 +85,10 @@ export class EtcdProvider implements Provider {
   readonly #events: Listeners<ProviderEvent>;
   /** `key@mod_revision` of corrupt records already reported, so a re-list does not repeat them. */
   readonly #reported = new Set<string>();
+  readonly #members: MemberHealth | undefined;
+  /** Names being listed or followed (by any engine), with how many lists and follows hold each. */
+  readonly #interest = new Map<string, number>();
+  #feed: PrefixFeed | undefined;
   #closed = false;
 
   /** Options as given (no environment): use {@link etcdProvider} to read `ETCD_*` too. */
@@ -74,6 +97,12 @@ export class EtcdProvider implements Provider {
     this.#logger = this.#options.logger ?? context.logger ?? silentLogger;
     this.#events = new Listeners((error) => this.#logger.error({ err: error }, 'a provider event listener threw'));
     this.#redact = createRedactor([this.#options.auth?.password]);
+    const hosts = this.#options.hosts;
+    // Member checks need somewhere else to go, and a client of our own to steer.
+    this.#members =
+      this.#options.client === undefined && hosts.length > 1 && this.#options.memberCheckMs > 0
+        ? new MemberHealth({ hosts, intervalMs: this.#options.memberCheckMs, makeClient: (host) => makeClient(this.#options, [host], undefined, true), key: this.#options.prefix, logger: this.#logger })
+        : undefined;
     this.#client = this.#options.client ?? this.#makeClient();
     this.#ownsClient = this.#options.client === undefined;
     this.#codec = codecFor(this.#options.layout);
@@ -98,6 +127,9 @@ export class EtcdProvider implements Provider {
       assertOpen: () => this.#assertOpen(),
       read: (name, keyPrefix, kv) => this.#read(name, keyPrefix, kv),
       toError,
+      members: this.#members,
+      interest: (name) => this.#enter(name),
+      feedFor: () => this.#feedFor(),
     };
     this.#hub = new WatchHub({ provider: this.name, source: (name) => this.source(name), emit, logger: this.#logger, backoff: this.#options.backoff });
   }
@@ -170,7 +202,8 @@ export class EtcdProvider implements Provider {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([this.#hub.close(), this.#registrar.close(this.#options.requestTimeoutMs)]);
+    await Promise.all([this.#hub.close(), this.#registrar.close(this.#options.requestTimeoutMs), this.#feed?.close()]);
+    this.#members?.close();
     this.#events.clear();
     if (this.#ownsClient) this.#client.close();
   }
@@ -179,9 +212,56 @@ export class EtcdProvider implements Provider {
     await this.close();
   }
 
+  /** Counts `name` as watched until the returned function is called. */
+  #enter(name: string): () => void {
+    this.#interest.set(name, (this.#interest.get(name) ?? 0) + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const count = (this.#interest.get(name) ?? 1) - 1;
+      if (count <= 0) this.#interest.delete(name);
+      else this.#interest.set(name, count);
+    };
+  }
+
+  /**
+   * The prefix feed, when a list starting now should use it: always (`prefixMode: 'always'`),
+   * never (`'never'`), or (`'auto'`) once `prefixModeThreshold` names are listed or followed —
+   * counted a turn later, so engines that start together are counted together. Once on, it stays
+   * on while the feed serves names and at least half the threshold are watched.
+   */
+  async #feedFor(): Promise<PrefixFeed | undefined> {
+    const { prefixMode, prefixModeThreshold } = this.#options;
+    if (prefixMode === 'never') return undefined;
+    if (prefixMode === 'auto') {
+      await new Promise((resolve) => setImmediate(resolve));
+      const watched = this.#interest.size;
+      const on = watched >= prefixModeThreshold || (this.#feed !== undefined && this.#feed.size > 0 && watched >= prefixModeThreshold / 2);
+      if (!on) return undefined;
+    }
+    this.#assertOpen();
+    this.#feed ??= new PrefixFeed(
+      {
+        client: this.#client,
+        prefix: this.#options.prefix,
+        resyncMs: this.#options.resyncMs,
+        cancelTimeoutMs: closeStepMs,
+        pageSize,
+        members: this.#members,
+        logger: this.#logger,
+        read: (name, keyPrefix, kv) => this.#read(name, keyPrefix, kv),
+        toError: (error, what) => this.#toError(error, what),
+        emit: (event) => this.#emit(event),
+      },
+      prefixMode === 'always' ? 2 : prefixModeThreshold,
+    );
+    return this.#feed;
+  }
+
   #makeClient(): Etcd3 {
     try {
-      return makeClient(this.#options);
+      return makeClient(this.#options, this.#options.hosts, this.#members);
     } catch (error) {
       // The TLS material was checked when the options were read; anything the client still refuses is configuration.
       throw new ConfigError(`the etcd client refused its configuration (ETCD_ENDPOINTS, ETCD_CACERT, ETCD_CERT, ETCD_KEY): ${this.#redact((error as Error).message)}`, 'ETCD_ENDPOINTS');

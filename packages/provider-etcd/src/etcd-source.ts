@@ -1,6 +1,8 @@
-import type { DiscoveryError, Instance, Logger } from '@disco/core';
+import { ProviderUnavailableError, type DiscoveryError, type Instance, type Logger } from '@disco/core';
 import { abortable, type FollowEnd, type FollowSink, type ListResult, type ServiceSource } from '@disco/core/provider';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import type { MemberHealth } from './members.js';
+import { release, type PrefixFeed } from './prefix-feed.js';
 
 /** What the source of one service needs from its provider. */
 export interface EtcdSourceContext {
@@ -15,6 +17,12 @@ export interface EtcdSourceContext {
   /** One key/value as an instance; undefined (reported once per key and revision) for a corrupt one or a key that holds none. */
   read(name: string, keyPrefix: string, kv: IKeyValue): Instance | undefined;
   toError(error: unknown, what: string): DiscoveryError;
+  /** Member checks (two or more endpoints), so a watch served by a member cut off from its quorum moves. */
+  readonly members: MemberHealth | undefined;
+  /** Marks `name` as being listed or followed until the returned function is called (prefix mode counts these). */
+  interest(name: string): () => void;
+  /** The shared prefix feed when prefix mode is on for a list starting now, else undefined. */
+  feedFor(name: string): Promise<PrefixFeed | undefined>;
 }
 
 /**
@@ -26,102 +34,131 @@ export interface EtcdSourceContext {
  */
 export function etcdSource(name: string, context: EtcdSourceContext): ServiceSource<number> {
   const keyPrefix = `${context.prefix}${name}/`;
+  /** The prefix feed the last list came from (its follow goes there too), or undefined in per-service mode. */
+  let feed: PrefixFeed | undefined;
   return {
-    resyncMs: context.resyncMs,
+    // In prefix mode the feed re-lists the whole prefix itself; a re-list per service would cost a range each.
+    get resyncMs() {
+      return feed ? 0 : context.resyncMs;
+    },
 
     async list(signal: AbortSignal): Promise<ListResult<number>> {
       context.assertOpen();
-      let response;
+      const leave = context.interest(name);
       try {
-        response = await abortable(context.client.getAll().prefix(keyPrefix).exec(), signal, `listing "${name}"`);
-      } catch (error) {
-        throw context.toError(error, `listing service "${name}"`);
+        feed = await context.feedFor(name);
+        if (feed) return await feed.list(name, signal);
+        return await listOne(signal);
+      } finally {
+        leave();
       }
-      const instances: Instance[] = [];
-      for (const kv of response.kvs) {
-        const instance = context.read(name, keyPrefix, kv);
-        if (instance) instances.push(instance);
-      }
-      return { instances, position: Number(response.header.revision) + 1 };
     },
 
     follow(position: number, sink: FollowSink<number>, signal: AbortSignal): Promise<FollowEnd> {
-      return new Promise<FollowEnd>((resolve, reject) => {
-        let settled = false;
-        let watcher: Watcher | undefined;
-        const finish = (settle: () => void, cancel: boolean) => {
-          if (settled) return;
-          settled = true;
-          signal.removeEventListener('abort', onAbort);
-          const current = watcher;
-          watcher = undefined;
-          if (!current) return settle();
-          // Late events of a watcher being let go of must neither reach the sink nor crash the process.
-          current.removeAllListeners().on('error', () => {});
-          if (!cancel) return settle();
-          void release(current, context.cancelTimeoutMs).then(settle);
-        };
-        const onAbort = () => finish(() => resolve('ended'), true);
-        if (signal.aborted) return resolve('ended');
-        signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          watcher = context.client.watch().prefix(keyPrefix).startRevision(String(position)).watcher();
-        } catch (error) {
-          finish(() => reject(context.toError(error, `watching service "${name}"`)), false);
-          return;
-        }
-        watcher
-          .on('data', (response: IWatchResponse) => {
-            if (settled) return;
-            try {
-              apply(response);
-            } catch (error) {
-              // A bug in reading a response must not escape into the etcd3 client (which would
-              // rethrow it from a setImmediate): the follow fails and the engine lists again.
-              finish(() => reject(context.toError(error, `reading a watch response of "${name}"`)), true);
-            }
-          })
-          .on('disconnected', (error: Error) => {
-            // The client would resume at its last revision by itself; the engine lists again instead, after its backoff.
-            finish(() => reject(context.toError(error, `watching service "${name}"`)), true);
-          })
-          .on('error', (error: Error) => {
-            // etcd cancelled the watch (usually: its start revision was compacted). The client has
-            // already dropped the watcher. Never resume at compact_revision: list again.
-            context.logger.info({ service: name, err: context.toError(error, 'watch') }, `etcd cancelled the watch of "${name}"; listing again`);
-            finish(() => resolve('relist'), false);
-          });
-
-        function apply(response: IWatchResponse): void {
-          for (const event of response.events) {
-            // Already in the list this follow started from.
-            if (Number(event.kv.mod_revision) < position) continue;
-            const id = event.kv.key.toString().slice(keyPrefix.length);
-            if (event.type === 'Delete') {
-              sink.remove(id);
-              continue;
-            }
-            const instance = context.read(name, keyPrefix, event.kv);
-            // A corrupt overwrite means the old value is gone too.
-            if (instance) sink.upsert(instance);
-            else sink.remove(id);
-          }
-          sink.advance(Number(response.header.revision) + 1);
-        }
-      });
+      const leave = context.interest(name);
+      const followed = feed ? feed.follow(name, position, sink, signal) : followOne(position, sink, signal);
+      return followed.finally(leave);
     },
   };
-}
 
-/** Cancels a watcher, waiting at most `timeoutMs` for etcd to confirm (it may be unreachable). */
-async function release(watcher: Watcher, timeoutMs: number): Promise<void> {
-  let cancel: Promise<void>;
-  try {
-    cancel = watcher.cancel().catch(() => {});
-  } catch {
-    return; // the client's stream is already gone, and the watcher with it
+  async function listOne(signal: AbortSignal): Promise<ListResult<number>> {
+    let response;
+    try {
+      response = await abortable(context.client.getAll().prefix(keyPrefix).exec(), signal, `listing "${name}"`);
+    } catch (error) {
+      throw context.toError(error, `listing service "${name}"`);
+    }
+    const instances: Instance[] = [];
+    for (const kv of response.kvs) {
+      const instance = context.read(name, keyPrefix, kv);
+      if (instance) instances.push(instance);
+    }
+    return { instances, position: Number(response.header.revision) + 1 };
   }
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([cancel, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-  clearTimeout(timer);
+
+  function followOne(position: number, sink: FollowSink<number>, signal: AbortSignal): Promise<FollowEnd> {
+    return new Promise<FollowEnd>((resolve, reject) => {
+      let settled = false;
+      let watcher: Watcher | undefined;
+      let member: string | undefined;
+      let releaseChecks: (() => void) | undefined;
+      let stopBad: (() => void) | undefined;
+      const finish = (settle: () => void, cancel: boolean) => {
+        if (settled) return;
+        settled = true;
+        releaseChecks?.();
+        stopBad?.();
+        signal.removeEventListener('abort', onAbort);
+        const current = watcher;
+        watcher = undefined;
+        if (!current) return settle();
+        // Late events of a watcher being let go of must neither reach the sink nor crash the process.
+        current.removeAllListeners().on('error', () => {});
+        if (!cancel) return settle();
+        void release(current, context.cancelTimeoutMs).then(settle);
+      };
+      const onAbort = () => finish(() => resolve('ended'), true);
+      if (signal.aborted) return resolve('ended');
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        watcher = context.client.watch().prefix(keyPrefix).startRevision(String(position)).watcher();
+      } catch (error) {
+        finish(() => reject(context.toError(error, `watching service "${name}"`)), false);
+        return;
+      }
+      const moveOff = (memberId: string) =>
+        finish(() => reject(new ProviderUnavailableError('etcd', `the member serving the watch of "${name}" (${memberId}) cannot reach its quorum; watching from another member`)), true);
+      const onMember = (memberId: string | undefined) => {
+        if (memberId === undefined || memberId === '0' || memberId === member) return;
+        member = memberId;
+        if (context.members?.avoidMember(memberId)) moveOff(memberId);
+      };
+      if (context.members) {
+        releaseChecks = context.members.use();
+        stopBad = context.members.onBad((memberId) => {
+          if (memberId === member) moveOff(memberId);
+        });
+      }
+      watcher
+        .on('connected', (response: { header?: { member_id?: string } }) => onMember(response.header?.member_id))
+        .on('data', (response: IWatchResponse) => {
+          if (settled) return;
+          onMember(response.header.member_id);
+          try {
+            apply(response);
+          } catch (error) {
+            // A bug in reading a response must not escape into the etcd3 client (which would
+            // rethrow it from a setImmediate): the follow fails and the engine lists again.
+            finish(() => reject(context.toError(error, `reading a watch response of "${name}"`)), true);
+          }
+        })
+        .on('disconnected', (error: Error) => {
+          // The client would resume at its last revision by itself; the engine lists again instead, after its backoff.
+          finish(() => reject(context.toError(error, `watching service "${name}"`)), true);
+        })
+        .on('error', (error: Error) => {
+          // etcd cancelled the watch (usually: its start revision was compacted). The client has
+          // already dropped the watcher. Never resume at compact_revision: list again.
+          context.logger.info({ service: name, err: context.toError(error, 'watch') }, `etcd cancelled the watch of "${name}"; listing again`);
+          finish(() => resolve('relist'), false);
+        });
+
+      function apply(response: IWatchResponse): void {
+        for (const event of response.events) {
+          // Already in the list this follow started from.
+          if (Number(event.kv.mod_revision) < position) continue;
+          const id = event.kv.key.toString().slice(keyPrefix.length);
+          if (event.type === 'Delete') {
+            sink.remove(id);
+            continue;
+          }
+          const instance = context.read(name, keyPrefix, event.kv);
+          // A corrupt overwrite means the old value is gone too.
+          if (instance) sink.upsert(instance);
+          else sink.remove(id);
+        }
+        sink.advance(Number(response.header.revision) + 1);
+      }
+    });
+  }
 }

@@ -7,6 +7,9 @@ import type { Etcd3 } from 'etcd3';
 /** How keys and values are laid out under the prefix. */
 export type EtcdLayout = 'disco' | 'go-grpc';
 
+/** Whether watches share one range and one watch over the whole prefix. */
+export type EtcdPrefixMode = 'auto' | 'always' | 'never';
+
 /**
  * PEM material. A string holding `-----BEGIN` is the PEM text itself; any other string is the
  * path of a PEM file, read when the provider is created. A Buffer/Uint8Array is PEM contents.
@@ -54,6 +57,27 @@ export interface EtcdProviderOptions {
    * `ETCD_BACKOFF_MAX`, `ETCD_BACKOFF_FACTOR`). Default 100ms doubling to 10s, full jitter.
    */
   backoff?: BackoffOptions | undefined;
+  /**
+   * `auto` (default): once at least `prefixModeThreshold` services are watched, one range and
+   * one watch over the whole prefix serve them all; `always`: always so; `never`: a range and a
+   * watch per service (`ETCD_PREFIX_MODE`).
+   */
+  prefixMode?: EtcdPrefixMode | undefined;
+  /** How many watched services turn prefix mode on in `auto` (`ETCD_PREFIX_MODE_THRESHOLD`). Default 50. */
+  prefixModeThreshold?: number | undefined;
+  /**
+   * Send etcd's `hasleader=true` metadata with watches and reads, as etcd's Go client does with
+   * `WithRequireLeader`: a member without a leader refuses them, and cancels a watch once it has
+   * had no leader for three election timeouts (`ETCD_REQUIRE_LEADER`). Default true.
+   */
+  requireLeader?: boolean | undefined;
+  /**
+   * With two or more endpoints: how often each member is asked for a linearizable read while
+   * something is watched; a member that cannot answer (cut off from its quorum, no leader) is
+   * avoided and the watches it serves move to another member. 0 turns it off
+   * (`ETCD_MEMBER_CHECK_INTERVAL`). Default 1s.
+   */
+  memberCheckInterval?: Duration | undefined;
   /** Use this client instead of creating one; the provider does not close it. (An object: no variable.) */
   client?: Etcd3 | undefined;
   /** pino-shaped logger; default: `context.logger`, else silent. (An object: no variable.) */
@@ -71,6 +95,10 @@ export interface ResolvedOptions {
   resyncMs: number;
   requestTimeoutMs: number;
   backoff: BackoffOptions;
+  prefixMode: EtcdPrefixMode;
+  prefixModeThreshold: number;
+  requireLeader: boolean;
+  memberCheckMs: number;
   client: Etcd3 | undefined;
   logger: Logger | undefined;
 }
@@ -101,9 +129,13 @@ export const optionVariables = {
   'backoff.initial': 'ETCD_BACKOFF_INITIAL',
   'backoff.max': 'ETCD_BACKOFF_MAX',
   'backoff.factor': 'ETCD_BACKOFF_FACTOR',
+  prefixMode: 'ETCD_PREFIX_MODE',
+  prefixModeThreshold: 'ETCD_PREFIX_MODE_THRESHOLD',
+  requireLeader: 'ETCD_REQUIRE_LEADER',
+  memberCheckInterval: 'ETCD_MEMBER_CHECK_INTERVAL',
 } as const;
 
-const knownKeys = ['endpoints', 'prefix', 'username', 'password', 'tls', 'ttl', 'layout', 'resyncInterval', 'requestTimeout', 'backoff', 'client', 'logger'] as const;
+const knownKeys = ['endpoints', 'prefix', 'username', 'password', 'tls', 'ttl', 'layout', 'resyncInterval', 'requestTimeout', 'backoff', 'prefixMode', 'prefixModeThreshold', 'requireLeader', 'memberCheckInterval', 'client', 'logger'] as const;
 const knownTlsKeys = ['ca', 'cert', 'key', 'insecureSkipVerify'] as const;
 const knownBackoffKeys = ['initial', 'max', 'factor', 'random'] as const;
 /** Node treats longer timer delays as 1 ms. */
@@ -143,6 +175,16 @@ export function optionsFromEnv(env: Env = process.env): EtcdProviderOptions {
     backoff.factor = n;
   }
   if (Object.keys(backoff).length > 0) options.backoff = backoff;
+  if (value('ETCD_PREFIX_MODE') !== undefined) options.prefixMode = value('ETCD_PREFIX_MODE') as EtcdPrefixMode;
+  const threshold = value('ETCD_PREFIX_MODE_THRESHOLD');
+  if (threshold !== undefined) {
+    const n = Number(threshold);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`ETCD_PREFIX_MODE_THRESHOLD must be a whole number ≥ 1; got ${JSON.stringify(threshold)}`, 'ETCD_PREFIX_MODE_THRESHOLD');
+    options.prefixModeThreshold = n;
+  }
+  const requireLeader = value('ETCD_REQUIRE_LEADER');
+  if (requireLeader !== undefined) options.requireLeader = parseBoolean(requireLeader, 'ETCD_REQUIRE_LEADER');
+  if (value('ETCD_MEMBER_CHECK_INTERVAL') !== undefined) options.memberCheckInterval = value('ETCD_MEMBER_CHECK_INTERVAL');
   return options;
 }
 
@@ -301,6 +343,17 @@ export function resolveOptions(options: EtcdProviderOptions): ResolvedOptions {
     throw new ConfigError(`etcd backoff.factor (ETCD_BACKOFF_FACTOR) must be a number ≥ 1; got ${JSON.stringify(backoff.factor)}`, 'ETCD_BACKOFF_FACTOR');
   }
 
+  const prefixMode = options.prefixMode ?? 'auto';
+  if (prefixMode !== 'auto' && prefixMode !== 'always' && prefixMode !== 'never') {
+    throw new ConfigError(`etcd prefixMode (ETCD_PREFIX_MODE) must be "auto", "always" or "never"; got ${JSON.stringify(prefixMode)}`, 'ETCD_PREFIX_MODE');
+  }
+  const prefixModeThreshold = options.prefixModeThreshold ?? 50;
+  if (typeof prefixModeThreshold !== 'number' || !Number.isInteger(prefixModeThreshold) || prefixModeThreshold < 1) {
+    throw new ConfigError(`etcd prefixModeThreshold (ETCD_PREFIX_MODE_THRESHOLD) must be a whole number ≥ 1; got ${JSON.stringify(prefixModeThreshold)}`, 'ETCD_PREFIX_MODE_THRESHOLD');
+  }
+  const requireLeader = options.requireLeader ?? true;
+  if (typeof requireLeader !== 'boolean') throw new ConfigError(`etcd requireLeader (ETCD_REQUIRE_LEADER) must be true or false; got ${JSON.stringify(requireLeader)}`, 'ETCD_REQUIRE_LEADER');
+
   return {
     hosts,
     prefix,
@@ -311,6 +364,10 @@ export function resolveOptions(options: EtcdProviderOptions): ResolvedOptions {
     resyncMs: duration(options.resyncInterval, '5m', 'resyncInterval'),
     requestTimeoutMs,
     backoff: resolvedBackoff,
+    prefixMode,
+    prefixModeThreshold,
+    requireLeader,
+    memberCheckMs: duration(options.memberCheckInterval, '1s', 'memberCheckInterval'),
     client: options.client,
     logger: options.logger,
   };

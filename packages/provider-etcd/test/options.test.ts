@@ -131,6 +131,10 @@ describe('options', () => {
       ETCD_BACKOFF_INITIAL: '50ms',
       ETCD_BACKOFF_MAX: '3s',
       ETCD_BACKOFF_FACTOR: '3',
+      ETCD_PREFIX_MODE: 'always',
+      ETCD_PREFIX_MODE_THRESHOLD: '20',
+      ETCD_REQUIRE_LEADER: 'false',
+      ETCD_MEMBER_CHECK_INTERVAL: '500ms',
     };
     expect(Object.values(optionVariables).sort()).toEqual(Object.keys(env).sort());
     const read = optionsFromEnv(env) as Record<string, unknown>;
@@ -141,6 +145,8 @@ describe('options', () => {
     expect(read).toMatchObject({ ttl: '7s', layout: 'go-grpc', resyncInterval: '1m', requestTimeout: '2s', backoff: { initial: '50ms', max: '3s', factor: 3 } });
     const resolved = resolveOptions(optionsFromEnv({ ETCD_LEASE_TTL: '7s', ETCD_LAYOUT: 'go-grpc', ETCD_RESYNC_INTERVAL: '0', ETCD_REQUEST_TIMEOUT: '2s', ETCD_BACKOFF_MAX: '3s' }));
     expect(resolved).toMatchObject({ ttlSeconds: 7, layout: 'go-grpc', resyncMs: 0, requestTimeoutMs: 2_000, backoff: { initial: 100, max: 3_000 } });
+    expect(resolveOptions(optionsFromEnv({ ETCD_PREFIX_MODE: 'always', ETCD_PREFIX_MODE_THRESHOLD: '20', ETCD_REQUIRE_LEADER: 'false', ETCD_MEMBER_CHECK_INTERVAL: '500ms' }))).toMatchObject({ prefixMode: 'always', prefixModeThreshold: 20, requireLeader: false, memberCheckMs: 500 });
+    expect(resolveOptions({})).toMatchObject({ prefixMode: 'auto', prefixModeThreshold: 50, requireLeader: true, memberCheckMs: 1_000 });
   });
 
   it('the README documents every variable', () => {
@@ -157,6 +163,11 @@ describe('options', () => {
       ['ETCD_REQUEST_TIMEOUT', '1000h'],
       ['ETCD_BACKOFF_MAX', 'x'],
       ['ETCD_BACKOFF_FACTOR', '0.5'],
+      ['ETCD_PREFIX_MODE', 'sometimes'],
+      ['ETCD_PREFIX_MODE_THRESHOLD', '0'],
+      ['ETCD_PREFIX_MODE_THRESHOLD', '2.5'],
+      ['ETCD_REQUIRE_LEADER', 'perhaps'],
+      ['ETCD_MEMBER_CHECK_INTERVAL', 'often'],
     ] as const) {
       const error = configError(() => etcdProvider({}, { env: { [variable]: value } }));
       expect(error.variable, `${variable}=${value}`).toBe(variable);

@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdCluster, waitFor } from '@disco/testing';
+import { Etcd3, type WatchBuilder } from 'etcd3';
+import { etcdProvider, type EtcdProvider } from '../src/index.ts';
+import { eventLog, Recorder, unique } from './helpers.ts';
+
+let etcd: EtcdCluster;
+let writer: Etcd3;
+const providers: EtcdProvider[] = [];
+beforeAll(async () => {
+  etcd = await EtcdCluster.start();
+  writer = new Etcd3({ hosts: etcd.endpoints });
+});
+afterAll(async () => {
+  await Promise.all(providers.map((p) => p.close()));
+  writer?.close();
+  await etcd?.stop();
+});
+
+/** Counters etcd keeps itself: Range requests and Watch streams started, watchers open now. */
+async function atServer(): Promise<{ ranges: number; watchers: number }> {
+  const metrics = await fetch(`${etcd.member(0).clientUrl}/metrics`).then((r) => r.text());
+  const value = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1] ?? 0);
+  return {
+    ranges: value(/^grpc_server_started_total\{grpc_method="Range",grpc_service="etcdserverpb.KV",grpc_type="unary"\} (\S+)$/m),
+    watchers: value(/^etcd_debugging_mvcc_watcher_total (\S+)$/m),
+  };
+}
+
+const record = (name: string, id: string, port: number) => JSON.stringify({ v: 1, id, name, address: '127.0.0.1', port, healthy: true });
+
+/** `services` names with `each` instances under `prefix`, written in parallel batches. */
+async function populate(prefix: string, services: readonly string[], each: number): Promise<void> {
+  const puts = services.flatMap((name) => Array.from({ length: each }, (_, i) => () => writer.put(`${prefix}${name}/i${i}`).value(record(name, `i${i}`, 1000 + i)).exec()));
+  for (let i = 0; i < puts.length; i += 200) await Promise.all(puts.slice(i, i + 200).map((put) => put()));
+}
+
+/** One recorder per name, each watching it through `p`. */
+function watchAll(p: EtcdProvider, names: readonly string[]): Recorder[] {
+  return names.map((name) => {
+    const recorder = new Recorder();
+    p.watch(name, recorder.listener);
+    return recorder;
+  });
+}
+
+function provider(prefix: string, options: Parameters<typeof etcdProvider>[0] = {}): EtcdProvider {
+  const p = etcdProvider({ endpoints: etcd.endpoints, prefix, backoff: { initial: 50, max: 500 }, ...options }, { env: {} });
+  providers.push(p);
+  return p;
+}
+
+describe('prefix mode', () => {
+  it('200 watched services (threshold 50): one range and one watcher at the server, each service sees only its own changes', async () => {
+    const prefix = `/${unique('pm')}/`;
+    const names = Array.from({ length: 200 }, (_, i) => `svc${String(i).padStart(3, '0')}`);
+    await populate(prefix, names, 5);
+    const p = provider(prefix);
+    const before = await atServer();
+    const recorders = watchAll(p, names);
+    await waitFor(() => recorders.every((r) => r.last()?.length === 5), { timeoutMs: 10_000, what: 'every service to have its 5 instances' });
+    await waitFor(async () => (await atServer()).watchers > before.watchers, { what: 'the shared watch to be created' });
+    await new Promise((r) => setTimeout(r, 200)); // time for any further range or watch to show
+    const after = await atServer();
+    console.log(`200 services × 5 instances, prefix mode: ${after.ranges - before.ranges} Range request(s) and ${after.watchers - before.watchers} watcher(s) at the server`);
+    expect(after.ranges - before.ranges).toBe(1);
+    expect(after.watchers - before.watchers).toBe(1);
+
+    const seen = recorders.map((r) => r.events.length);
+    await writer.put(`${prefix}svc007/i9`).value(record('svc007', 'i9', 9)).exec();
+    await writer.delete().key(`${prefix}svc123/i0`).exec();
+    await recorders[7]!.until((s) => s.length === 6, 'svc007 to gain i9');
+    await recorders[123]!.until((s) => s.length === 4 && !s.some((i) => i.id === 'i0'), 'svc123 to lose i0');
+    // Nobody else heard a thing.
+    expect(recorders.filter((r, i) => r.events.length !== seen[i]).length).toBe(2);
+    expect(recorders.every((r) => r.errors().length === 0)).toBe(true);
+  });
+
+  it('below the threshold: a range and a watcher per service, as before', async () => {
+    const prefix = `/${unique('pm')}/`;
+    const names = ['a', 'b', 'c'];
+    await populate(prefix, names, 2);
+    const p = provider(prefix);
+    const before = await atServer();
+    const recorders = watchAll(p, names);
+    await waitFor(() => recorders.every((r) => r.last()?.length === 2), { what: 'every service to have its instances' });
+    // Watches are created after the lists answered: wait for them, then count.
+    await waitFor(async () => (await atServer()).watchers - before.watchers >= 3, { what: 'the watchers to be created' });
+    await new Promise((r) => setTimeout(r, 200));
+    const after = await atServer();
+    expect(after.ranges - before.ranges).toBe(3);
+    expect(after.watchers - before.watchers).toBe(3);
+  });
+
+  it('services nobody watches are never parsed; a service watched later is loaded by its own range and follows the shared watch', async () => {
+    const prefix = `/${unique('pm')}/`;
+    await populate(prefix, ['watched-1', 'watched-2', 'later'], 3);
+    // Garbage under a service nobody watches: were it parsed, it would be reported.
+    await writer.put(`${prefix}nobody/x`).value('{not json').exec();
+    const p = provider(prefix, { prefixMode: 'always' });
+    const log = eventLog();
+    p.onEvent(log.listener);
+    const first = new Recorder();
+    const second = new Recorder();
+    p.watch('watched-1', first.listener);
+    p.watch('watched-2', second.listener);
+    await first.until((s) => s.length === 3, 'watched-1');
+    await second.until((s) => s.length === 3, 'watched-2');
+    const before = await atServer();
+    const later = new Recorder();
+    p.watch('later', later.listener);
+    await later.until((s) => s.length === 3, 'the service watched later');
+    await new Promise((r) => setTimeout(r, 200)); // time for any further range or watch to show
+    const after = await atServer();
+    expect(after.ranges - before.ranges).toBe(1); // its own range
+    expect(after.watchers - before.watchers).toBe(0); // the shared watch
+    await writer.put(`${prefix}later/new`).value(record('later', 'new', 7)).exec();
+    await writer.put(`${prefix}nobody/y`).value('{still not json').exec();
+    await later.until((s) => s.length === 4, 'a change to the service watched later');
+    expect(log.of('invalid-record')).toEqual([]);
+  });
+
+  it('the engine rules hold per service: an outage is one error per subscriber, recovery is delivered, and nothing is lost', async () => {
+    const prefix = `/${unique('pm')}/`;
+    const names = ['x', 'y', 'z'];
+    await populate(prefix, names, 2);
+    const p = provider(prefix, { prefixMode: 'always', requestTimeout: '1s' });
+    const recorders = watchAll(p, names);
+    await waitFor(() => recorders.every((r) => r.last()?.length === 2), { what: 'the first snapshots' });
+    await etcd.stopMember(0);
+    await waitFor(() => recorders.every((r) => r.errors().length > 0), { timeoutMs: 10_000, what: 'every subscriber to hear of the outage' });
+    await new Promise((r) => setTimeout(r, 2_000)); // retries meanwhile
+    await etcd.restartMember(0);
+    await writer.put(`${prefix}y/new`).value(record('y', 'new', 5)).exec();
+    await recorders[1]!.until((s) => s.length === 3, 'the change made after the restart', 15_000);
+    // Recovery delivers a snapshot after the error to every subscriber, even where nothing changed.
+    const recovered = (r: Recorder) => r.events.slice(r.events.findIndex((e) => 'error' in e) + 1).some((e) => 'instances' in e);
+    await waitFor(() => recorders.every(recovered), { timeoutMs: 5_000, what: 'every service to deliver its recovery' });
+    for (const r of recorders) expect(r.errors()).toHaveLength(1); // one error per outage, not one per retry
+    expect(recorders[0]!.last()!.length).toBe(2);
+  }, 40_000);
+
+  it('a shared watch etcd cancels (compacted start revision) makes every service list again, with nothing lost', async () => {
+    const prefix = `/${unique('pm')}/`;
+    await populate(prefix, ['p', 'q'], 1);
+    const status = JSON.parse(await etcd.etcdctl(['endpoint', 'status', '--write-out=json'])) as Array<{ Status: { header: { revision: number } } }>;
+    const compacted = status[0]!.Status.header.revision;
+    await writer.put(`${prefix}p/i1`).value(record('p', 'i1', 2)).exec();
+    await etcd.etcdctl(['compact', String(compacted + 1)]);
+    // The first shared watch starts at a compacted revision: etcd cancels it as soon as it is created.
+    const client = new Etcd3({ hosts: etcd.endpoints });
+    const realWatch = client.watch.bind(client);
+    let watches = 0;
+    client.watch = (): WatchBuilder => {
+      const builder = realWatch();
+      const start = builder.startRevision.bind(builder);
+      builder.startRevision = (revision: string) => start(watches++ === 0 ? String(compacted) : revision);
+      return builder;
+    };
+    const p = etcdProvider({ client, prefix, prefixMode: 'always', backoff: { initial: 50, max: 500 } }, { env: {} });
+    const log = eventLog();
+    p.onEvent(log.listener);
+    try {
+      const rp = new Recorder();
+      const rq = new Recorder();
+      p.watch('p', rp.listener);
+      p.watch('q', rq.listener);
+      await waitFor(() => watches >= 2, { what: 'the feed to watch again after the cancel' });
+      await writer.put(`${prefix}q/i1`).value(record('q', 'i1', 3)).exec();
+      await rq.until((s) => s.length === 2, 'the change after the re-list');
+      expect(rp.last()?.map((i) => i.id)).toEqual(['i0', 'i1']);
+      expect(log.of('resync').length).toBeGreaterThan(0);
+      expect([...rp.errors(), ...rq.errors()]).toEqual([]);
+    } finally {
+      await p.close();
+      client.close();
+    }
+  });
+});
