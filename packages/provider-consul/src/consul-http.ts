@@ -11,6 +11,20 @@ export interface ConsulResponse {
   body: string;
 }
 
+/**
+ * Which share of the connection budget a request uses: `write` (registrations, heartbeats,
+ * maintenance, deregistrations), `read` (lists and re-reads), `watch` (blocking queries). Each
+ * lane is its own pool, so a flood of reads or a wall of blocking queries never holds up a heartbeat.
+ */
+export type Lane = 'write' | 'read' | 'watch';
+
+/** How the connection budget (`maxConnections`) is split between the lanes. */
+export function splitBudget(total: number): Record<Lane, number> {
+  const write = Math.max(1, Math.floor(total / 8));
+  const read = Math.max(1, Math.floor(total / 4));
+  return { write, read, watch: total - write - read };
+}
+
 export interface RequestOptions {
   /** Query string pairs; a `true` value is sent as a bare flag (`?passing`). */
   query?: Record<string, string | number | true | undefined>;
@@ -20,32 +34,46 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** What this call does, for messages ("register web-1"). */
   what: string;
+  /** Default: `write` for PUT, `read` for GET. */
+  lane?: Lane | undefined;
+  /** Called when the request leaves the queue for a connection (a read's position is taken then). */
+  onDispatch?: (() => void) | undefined;
 }
 
 /**
- * Consul's HTTP API over one keep-alive undici Pool. The token travels only in the
+ * Consul's HTTP API over keep-alive undici Pools, one per {@link Lane}, together bounded by the
+ * connection budget. The token travels only in the
  * `X-Consul-Token` header, never in a URL; every text that comes back from Consul or the
  * network is run through a redactor before it reaches an error message.
  */
 export class ConsulHttp {
   readonly origin: string;
   readonly redact: (text: string) => string;
-  readonly #pool: Pool;
+  /** Connections each lane may hold; together never more than `maxConnections`. */
+  readonly lanes: Readonly<Record<Lane, number>>;
+  readonly #pools: Record<Lane, Pool>;
   readonly #options: ResolvedOptions;
   readonly #headers: Record<string, string>;
+  /** Reads waiting for one of the read lane's connections, first come first served. */
+  readonly #readQueue: (() => void)[] = [];
+  #readsInFlight = 0;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
     this.origin = options.socketPath ? `unix://${options.socketPath}` : options.origin;
     this.redact = createRedactor([options.token]);
     this.#headers = options.token ? { 'x-consul-token': options.token } : {};
-    this.#pool = new Pool(options.origin, {
-      // Each watch holds one connection for its blocking query, so connections are not capped.
-      connections: null,
-      keepAliveTimeout: 30_000,
-      ...(options.socketPath ? { socketPath: options.socketPath } : {}),
-      ...(options.tls ? { connect: { ...options.tls } } : {}),
-    });
+    this.lanes = splitBudget(options.maxConnections);
+    const pool = (connections: number) =>
+      new Pool(options.origin, {
+        // The agent refuses a client's connections beyond limits.http_max_conns_per_client (429 and
+        // close): the lanes together hold at most maxConnections, whatever is asked of them.
+        connections,
+        keepAliveTimeout: 30_000,
+        ...(options.socketPath ? { socketPath: options.socketPath } : {}),
+        ...(options.tls ? { connect: { ...options.tls } } : {}),
+      });
+    this.#pools = { write: pool(this.lanes.write), read: pool(this.lanes.read), watch: pool(this.lanes.watch) };
   }
 
   /** One request, no retry. Resolves for every HTTP status; rejects for network trouble. */
@@ -57,6 +85,15 @@ export class ConsulHttp {
       body = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
     }
+    const lane = options.lane ?? (method === 'PUT' ? 'write' : 'read');
+    if (lane === 'read') {
+      // Queued reads wait for a connection of their lane first; the deadline starts when one is free.
+      try {
+        await this.#readSlot(options.signal);
+      } catch (error) {
+        throw new AbortedError(options.what, { cause: error });
+      }
+    }
     // Our own deadline: it covers connecting, headers and body alike, and its timer goes with the request.
     const controller = new AbortController();
     let timedOut = false;
@@ -67,7 +104,8 @@ export class ConsulHttp {
     const forward = () => controller.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', forward, { once: true });
     try {
-      const response = await this.#pool.request({
+      options.onDispatch?.();
+      const response = await this.#pools[lane].request({
         method,
         path: path + queryString({ dc: this.#options.datacenter, ns: this.#options.namespace, ...options.query }),
         headers,
@@ -81,9 +119,38 @@ export class ConsulHttp {
       if (timedOut) throw new TimeoutError(`consul: ${options.what} (the Consul agent at ${this.origin})`, timeoutMs, { cause: error });
       throw new ProviderUnavailableError('consul', `${options.what}: cannot reach the Consul agent at ${this.origin}: ${this.redact(describe(error))}`, { cause: error, retryable: true });
     } finally {
+      if (lane === 'read') this.#releaseRead();
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', forward);
     }
+  }
+
+  /** Waits for a free connection of the read lane (so `onDispatch` runs when the read really starts). */
+  #readSlot(signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#readsInFlight < this.lanes.read) {
+      this.#readsInFlight++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const take = () => {
+        signal?.removeEventListener('abort', abort);
+        this.#readsInFlight++;
+        resolve();
+      };
+      const abort = () => {
+        const at = this.#readQueue.indexOf(take);
+        if (at >= 0) this.#readQueue.splice(at, 1);
+        reject(signal?.reason);
+      };
+      this.#readQueue.push(take);
+      signal?.addEventListener('abort', abort, { once: true });
+    });
+  }
+
+  #releaseRead(): void {
+    this.#readsInFlight--;
+    this.#readQueue.shift()?.();
   }
 
   /**
@@ -122,7 +189,7 @@ export class ConsulHttp {
 
   /** Stops every request at once and closes every connection. */
   async close(): Promise<void> {
-    await this.#pool.destroy();
+    await Promise.all(Object.values(this.#pools).map((pool) => pool.destroy()));
   }
 }
 

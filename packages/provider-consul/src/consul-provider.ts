@@ -21,6 +21,7 @@ import {
   type WatchListener,
 } from '@disco/core';
 import { Listeners, throwIfAborted, WatchHub } from '@disco/core/provider';
+import { ChangeFeed } from './consul-feed.js';
 import { ConsulHttp } from './consul-http.js';
 import { ConsulSource, type SourceHost } from './consul-source.js';
 import { Heartbeat } from './heartbeat.js';
@@ -55,6 +56,7 @@ export class ConsulProvider implements Provider {
   readonly #maintenance = new Set<string>();
   readonly #events: Listeners<ProviderEvent>;
   readonly #host: SourceHost;
+  readonly #feed: ChangeFeed;
   #closed = false;
 
   /** Options win over the CONSUL_* variables of `context.env` (default `process.env`); see options.ts. */
@@ -63,7 +65,8 @@ export class ConsulProvider implements Provider {
     this.#logger = options?.logger ?? context?.logger ?? silentLogger;
     this.#events = new Listeners((error) => this.#logger.error({ err: error }, 'a provider event listener threw'));
     this.#http = new ConsulHttp(this.#options);
-    this.#host = { http: this.#http, options: this.#options, logger: this.#logger, emit: (event) => this.#emit(event) };
+    this.#feed = new ChangeFeed(this.#http, this.#options);
+    this.#host = { http: this.#http, options: this.#options, logger: this.#logger, feed: this.#feed, emit: (event) => this.#emit(event) };
     this.#hub = new WatchHub({
       provider: this.name,
       source: (name) => this.source(name),
@@ -185,6 +188,7 @@ export class ConsulProvider implements Provider {
     this.#registrations.clear();
     this.#events.clear();
     await watchesStopped;
+    this.#feed.close();
     await this.#http.close();
   }
 

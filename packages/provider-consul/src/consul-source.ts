@@ -1,5 +1,6 @@
 import { InvalidRecordError, ProviderUnavailableError, type Instance, type Logger, type ProviderEvent } from '@disco/core';
 import type { FollowEnd, FollowSink, ListResult, ServiceSource } from '@disco/core/provider';
+import type { ChangeFeed, Mark } from './consul-feed.js';
 import type { ConsulHttp } from './consul-http.js';
 import { goDuration, toInstance } from './mapping.js';
 import type { ResolvedOptions } from './options.js';
@@ -9,6 +10,8 @@ export interface SourceHost {
   readonly http: ConsulHttp;
   readonly options: ResolvedOptions;
   readonly logger: Logger;
+  /** The provider's change feed, shared by all its sources. */
+  readonly feed: ChangeFeed;
   emit(event: ProviderEvent): void;
 }
 
@@ -27,7 +30,7 @@ export interface HealthRead {
  * One read of `GET /v1/health/service/:name` with the provider's read options. `index` > 0
  * makes it a blocking query (`?index=&wait=`), held by the server up to wait + wait/16.
  */
-export async function readHealth(host: SourceHost, name: string, index: number, signal: AbortSignal | undefined): Promise<HealthRead> {
+export async function readHealth(host: SourceHost, name: string, index: number, signal: AbortSignal | undefined, onDispatch?: () => void): Promise<HealthRead> {
   const { options, http } = host;
   const blocking = index > 0;
   const what = `read instances of "${name}"`;
@@ -42,6 +45,8 @@ export async function readHealth(host: SourceHost, name: string, index: number, 
     signal,
     timeoutMs: blocking ? options.waitMs + Math.ceil(options.waitMs / 16) + options.requestTimeoutMs : options.requestTimeoutMs,
     what,
+    lane: blocking ? 'watch' : 'read',
+    onDispatch,
   });
   if (response.status !== 200) throw http.fail(response, what, `service:read on "${name}"`);
   let rows: unknown;
@@ -71,16 +76,22 @@ export async function readHealth(host: SourceHost, name: string, index: number, 
 
 /**
  * One service's instances for core's watch engine: `list` is an unblocked read whose position is
- * X-Consul-Index; `follow` is ONE blocking query from that position. Its answer replaces the
- * state and ends the follow cleanly (the engine resumes at once from the new index, within its
- * rate limit); an index lower than the one sent means the Raft state was restored or replaced,
- * so the follow asks for a re-list (start again from 0). Everything else — sharing, backoff,
- * one error per outage, reconciliation — is the engine's.
+ * X-Consul-Index. `follow` waits for one change and ends cleanly after it (the engine resumes at
+ * once from the new index, within its rate limit), in one of two ways:
+ * - while at most `feedThreshold` services are watched, ONE blocking query from the position;
+ * - above it, the provider's {@link ChangeFeed} says when this service may have changed, and the
+ *   follow re-reads it unblocked; a failing feed marks the snapshot stale (`sink.stale`) until
+ *   the read after its recovery.
+ * When the feed starts or stops, a follow in progress switches over without ending. An index
+ * lower than the position means the Raft state was restored or replaced: the follow asks for a
+ * re-list (start again from 0). Sharing, backoff, one error per outage, reconciliation are the engine's.
  */
 export class ConsulSource implements ServiceSource<number> {
   readonly #host: SourceHost;
   readonly #name: string;
   #warnedNoIndex = false;
+  /** Where this service stood with the feed at its last read. */
+  #mark: Mark | undefined;
   /** The provider's `backoff` option: core's engine retries this source with it. */
   readonly backoff: ServiceSource['backoff'];
 
@@ -91,15 +102,46 @@ export class ConsulSource implements ServiceSource<number> {
   }
 
   async list(signal: AbortSignal): Promise<ListResult<number>> {
-    const read = await readHealth(this.#host, this.#name, 0, signal);
+    const read = await readHealth(this.#host, this.#name, 0, signal, this.#marker());
     return { instances: read.instances, invalid: read.invalid, position: read.index };
   }
 
   async follow(position: number, sink: FollowSink<number>, signal: AbortSignal): Promise<FollowEnd> {
-    // Position 0: the agent (or a proxy that strips headers) gave no index, so there is nothing
-    // to block on; a plain read, after which the engine's rate limit paces the next one.
-    if (position <= 0) this.#warnNoIndex();
-    const read = await readHealth(this.#host, this.#name, position, signal);
+    const { feed } = this.#host;
+    feed.attach(this.#name);
+    try {
+      for (;;) {
+        if (feed.active) {
+          await feed.wait(this.#name, this.#mark, signal, (error) => sink.stale(error));
+          if (!feed.active) continue;
+          return this.#deliver(await readHealth(this.#host, this.#name, 0, signal, this.#marker()), position, sink);
+        }
+        // Position 0: the agent (or a proxy that strips headers) gave no index, so there is nothing
+        // to block on; a plain read, after which the engine's rate limit paces the next one.
+        if (position <= 0) this.#warnNoIndex();
+        const mode = feed.modeSignal;
+        let read: HealthRead;
+        try {
+          read = await readHealth(this.#host, this.#name, position, AbortSignal.any([signal, mode]), this.#marker());
+        } catch (error) {
+          // The feed took over (or stopped) meanwhile: go on the other way, within this follow.
+          if (mode.aborted && !signal.aborted) continue;
+          throw error;
+        }
+        return this.#deliver(read, position, sink);
+      }
+    } finally {
+      feed.detach(this.#name);
+    }
+  }
+
+  #marker(): () => void {
+    return () => {
+      this.#mark = this.#host.feed.mark(this.#name);
+    };
+  }
+
+  #deliver(read: HealthRead, position: number, sink: FollowSink<number>): FollowEnd {
     for (const error of read.invalid) sink.invalid(error);
     if (position > 0 && read.index > 0 && read.index < position) {
       this.#host.logger.info({ service: this.#name, from: position, to: read.index }, 'consul: X-Consul-Index went backwards; starting again from 0');

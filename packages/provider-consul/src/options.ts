@@ -44,6 +44,20 @@ export interface ConsulProviderOptions {
    * runs the provider's sources in its own engines, with core's backoff.
    */
   backoff?: { initial?: Duration | undefined; max?: Duration | undefined } | undefined;
+  /**
+   * The most connections this provider opens to the agent, all lanes together (CONSUL_MAX_CONNECTIONS;
+   * 4 to 1000). Default 32, well under Consul's `limits.http_max_conns_per_client` of 200, which
+   * refuses more with 429. An eighth is kept for registrations, heartbeats and deregistrations, a
+   * quarter for reads, the rest for blocking queries.
+   */
+  maxConnections?: number | undefined;
+  /**
+   * Up to this many watched services, each has its own blocking query; above it, one change feed
+   * (two blocking queries) tells which services to re-read, and the feed stops again at half of it
+   * (CONSUL_FEED_THRESHOLD). Default 16; at most the blocking-query share of `maxConnections` minus 2.
+   * 0 = always the feed.
+   */
+  feedThreshold?: number | undefined;
   /** Reason shown in Consul for `register(service, { healthy: false })` (maintenance mode; CONSUL_MAINTENANCE_REASON). */
   maintenanceReason?: string | undefined;
   /** Deregister this process's services on close() (CONSUL_DEREGISTER_ON_CLOSE). Default true. */
@@ -68,6 +82,8 @@ export interface ResolvedOptions {
   backoff: BackoffOptions;
   maintenanceReason: string;
   deregisterOnClose: boolean;
+  maxConnections: number;
+  feedThreshold: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -86,6 +102,8 @@ const knownOptions = [
   'backoff',
   'maintenanceReason',
   'deregisterOnClose',
+  'maxConnections',
+  'feedThreshold',
   'logger',
 ] as const satisfies readonly (keyof ConsulProviderOptions)[];
 const knownTls = ['enabled', 'ca', 'cert', 'key', 'serverName', 'insecureSkipVerify'] as const satisfies readonly (keyof ConsulTlsOptions)[];
@@ -112,6 +130,8 @@ export const variables = {
   'backoff.max': 'CONSUL_BACKOFF_MAX',
   maintenanceReason: 'CONSUL_MAINTENANCE_REASON',
   deregisterOnClose: 'CONSUL_DEREGISTER_ON_CLOSE',
+  maxConnections: 'CONSUL_MAX_CONNECTIONS',
+  feedThreshold: 'CONSUL_FEED_THRESHOLD',
 } as const;
 
 /** The provider's options from its environment variables (unset and empty ones are left out). */
@@ -133,6 +153,8 @@ export function optionsFromEnv(env: Env = process.env): ConsulProviderOptions {
   set('retries', variables.retries, (t) => whole(t, variables.retries));
   set('maintenanceReason', variables.maintenanceReason);
   set('deregisterOnClose', variables.deregisterOnClose, (t) => bool(t, variables.deregisterOnClose));
+  set('maxConnections', variables.maxConnections, (t) => whole(t, variables.maxConnections));
+  set('feedThreshold', variables.feedThreshold, (t) => whole(t, variables.feedThreshold));
   const tls: ConsulTlsOptions = {};
   if (value('CONSUL_HTTP_SSL')) tls.enabled = bool(value('CONSUL_HTTP_SSL')!, 'CONSUL_HTTP_SSL');
   if (value('CONSUL_HTTP_SSL_VERIFY')) tls.insecureSkipVerify = !bool(value('CONSUL_HTTP_SSL_VERIFY')!, 'CONSUL_HTTP_SSL_VERIFY');
@@ -199,6 +221,12 @@ export function resolveOptions(options: ConsulProviderOptions, env: Env): Resolv
   }
   const retries = merged.retries ?? 2;
   if (!(Number.isInteger(retries) && retries >= 0)) throw new ConfigError(`${source('retries')} must be a whole number of at least 0; got ${JSON.stringify(retries)}`, source('retries'));
+  const maxConnections = merged.maxConnections ?? 32;
+  if (!(Number.isInteger(maxConnections) && maxConnections >= 4 && maxConnections <= 1000)) {
+    throw new ConfigError(`${source('maxConnections')} must be a whole number from 4 to 1000 (Consul refuses a client's connections beyond limits.http_max_conns_per_client, 200 by default); got ${JSON.stringify(merged.maxConnections)}`, source('maxConnections'));
+  }
+  const feedThreshold = merged.feedThreshold ?? 16;
+  if (!(Number.isInteger(feedThreshold) && feedThreshold >= 0)) throw new ConfigError(`${source('feedThreshold')} must be a whole number of at least 0; got ${JSON.stringify(merged.feedThreshold)}`, source('feedThreshold'));
   for (const key of ['passingOnly', 'deregisterOnClose'] as const) {
     if (merged[key] !== undefined && typeof merged[key] !== 'boolean') throw new ConfigError(`${source(key)} must be true or false; got ${JSON.stringify(merged[key])}`, source(key));
   }
@@ -217,6 +245,8 @@ export function resolveOptions(options: ConsulProviderOptions, env: Env): Resolv
     backoff: { initial: duration('backoff.initial', merged.backoff?.initial, 100), max: duration('backoff.max', merged.backoff?.max, 30_000) },
     maintenanceReason: merged.maintenanceReason ?? 'marked unhealthy by disco',
     deregisterOnClose: merged.deregisterOnClose !== false,
+    maxConnections,
+    feedThreshold,
   };
 }
 

@@ -6,7 +6,8 @@ import { InvalidRecordError, isDiscoveryError, silentLogger, type Instance } fro
 import { createRedactor, instanceProblem, type FollowSink } from '@disco/core/provider';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ConsulHttp, ConsulResponse } from '../src/consul-http.js';
+import { ChangeFeed } from '../src/consul-feed.js';
+import { splitBudget, type ConsulHttp, type ConsulResponse } from '../src/consul-http.js';
 import { ConsulSource, type SourceHost } from '../src/consul-source.js';
 import { excerpt, statusError } from '../src/errors.js';
 import { toInstance } from '../src/mapping.js';
@@ -72,13 +73,14 @@ function sourceAnswering(answer: ConsulResponse): { source: ConsulSource; sent: 
   const redact = createRedactor(['secret-token-value']);
   const http = {
     redact,
+    lanes: splitBudget(options.maxConnections),
     request: async (_method: string, _path: string, request: { query?: Record<string, unknown> }) => {
       if (request.query?.index !== undefined) sent.push(Number(request.query.index));
       return answer;
     },
     fail: (response: ConsulResponse, what: string, need?: string) => statusError(response.status, excerpt(response.body, redact), what, need),
   } as unknown as ConsulHttp;
-  const host: SourceHost = { http, options, logger: silentLogger, emit: () => {} };
+  const host: SourceHost = { http, options, logger: silentLogger, feed: new ChangeFeed(http, options), emit: () => {} };
   return { source: new ConsulSource(host, 'svc'), sent };
 }
 
