@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort, waitFor } from './ports.js';
 import { findBinary, LaunchedProcess, makeTempDir, removeDir } from './process-launcher.js';
@@ -27,6 +28,12 @@ export interface EtcdClusterOptions {
   tls?: EtcdTlsFiles;
   /** Extra flags for every member, e.g. `['--auto-compaction-retention=1']`. */
   extraArgs?: readonly string[];
+  /**
+   * Peers talk through TCP proxies on 127.0.0.1 that {@link EtcdCluster.partition} can cut
+   * (Linux: each connection's origin member is found through /proc). Clients talk to the
+   * members directly, so a partitioned member stays reachable. Default false.
+   */
+  partitionable?: boolean;
 }
 
 export interface EtcdMember {
@@ -56,11 +63,13 @@ const readyTimeoutMs = 20_000;
 export class EtcdCluster {
   readonly members: readonly EtcdMember[];
   readonly #tls: EtcdTlsFiles | undefined;
+  readonly #proxies: readonly PeerProxy[];
   #stopped = false;
 
-  private constructor(members: EtcdMember[], tls: EtcdTlsFiles | undefined) {
+  private constructor(members: EtcdMember[], tls: EtcdTlsFiles | undefined, proxies: PeerProxy[] = []) {
     this.members = members;
     this.#tls = tls;
+    this.#proxies = proxies;
   }
 
   /** Starts the members and resolves once every one reports healthy. */
@@ -72,20 +81,24 @@ export class EtcdCluster {
     const ports: Array<{ client: number; peer: number }> = [];
     for (let i = 0; i < count; i++) ports.push({ client: await freePort(), peer: await freePort() });
     const names = ports.map((_, i) => `m${i}`);
-    const initialCluster = ports.map((p, i) => `${names[i]}=http://127.0.0.1:${p.peer}`).join(',');
+    // Partitionable: member i listens for peers on its own port and is known to the others by its proxy's.
     const members: EtcdMember[] = [];
+    const proxies = options.partitionable ? await Promise.all(ports.map((p, i) => PeerProxy.start(i, p.peer, members))) : [];
+    const advertised = (i: number) => `http://127.0.0.1:${proxies[i]?.port ?? ports[i]!.peer}`;
+    const initialCluster = ports.map((_, i) => `${names[i]}=${advertised(i)}`).join(',');
     for (let i = 0; i < count; i++) {
       const { client, peer } = ports[i]!;
       const name = names[i]!;
       const clientUrl = `${scheme}://127.0.0.1:${client}`;
-      const peerUrl = `http://127.0.0.1:${peer}`;
+      const peerUrl = advertised(i);
+      const listenPeerUrl = `http://127.0.0.1:${peer}`;
       const dataDir = makeTempDir(`etcd-${name}`);
       const args = [
         `--name=${name}`,
         `--data-dir=${dataDir}`,
         `--listen-client-urls=${clientUrl}`,
         `--advertise-client-urls=${clientUrl}`,
-        `--listen-peer-urls=${peerUrl}`,
+        `--listen-peer-urls=${listenPeerUrl}`,
         `--initial-advertise-peer-urls=${peerUrl}`,
         `--initial-cluster=${initialCluster}`,
         '--initial-cluster-state=new',
@@ -106,7 +119,7 @@ export class EtcdCluster {
       });
       members.push({ name, clientUrl, peerUrl, dataDir, process: launched });
     }
-    const cluster = new EtcdCluster(members, options.tls);
+    const cluster = new EtcdCluster(members, options.tls, proxies);
     try {
       // All at once: a member of a new cluster is healthy only once a quorum has elected a leader.
       await Promise.all(members.map((m) => m.process.start()));
@@ -191,17 +204,169 @@ export class EtcdCluster {
     });
   }
 
+  /**
+   * Cuts member `index` off from the other members (a cluster started with `partitionable`):
+   * raft traffic between it and them is dropped both ways — connections stay open, nothing
+   * gets through, new ones hang — while clients still reach it. {@link heal} undoes it.
+   */
+  partition(index: number): void {
+    if (this.#proxies.length === 0) throw new Error('partition() needs a cluster started with { partitionable: true }');
+    this.member(index);
+    for (const proxy of this.#proxies) proxy.cut(index);
+  }
+
+  /** Ends a {@link partition}: the cut connections are closed (peers dial again) and traffic flows. */
+  heal(): void {
+    for (const proxy of this.#proxies) proxy.cut(undefined);
+  }
+
   /** Stops every member by PID and removes the data directories. Idempotent. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     await Promise.all(this.members.map((m) => m.process.stop()));
+    for (const proxy of this.#proxies) proxy.close();
     for (const m of this.members) removeDir(m.dataDir);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+interface ProxiedConnection {
+  readonly inbound: Socket;
+  readonly outbound: Socket;
+  /** Index of the member that dialled, once known; -1 when it cannot be found. */
+  origin: number | undefined;
+}
+
+/**
+ * The peer port of one member as the others see it: a TCP proxy on 127.0.0.1 that forwards to
+ * the member's real peer port, unless the connection crosses a partition. Which member dialled
+ * is read from /proc: the socket whose local port is the connection's remote port, and the
+ * member process holding that socket.
+ */
+class PeerProxy {
+  readonly #target: number;
+  readonly #index: number;
+  readonly #members: readonly EtcdMember[];
+  readonly #server: Server;
+  readonly #connections = new Set<ProxiedConnection>();
+  #cut: number | undefined;
+
+  private constructor(index: number, target: number, members: readonly EtcdMember[], server: Server) {
+    this.#index = index;
+    this.#target = target;
+    this.#members = members;
+    this.#server = server;
+    server.on('connection', (socket) => this.#accept(socket));
+  }
+
+  static async start(index: number, target: number, members: readonly EtcdMember[]): Promise<PeerProxy> {
+    const server = createServer({ pauseOnConnect: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return new PeerProxy(index, target, members, server);
+  }
+
+  get port(): number {
+    return (this.#server.address() as { port: number }).port;
+  }
+
+  /** Drops traffic between member `index` and the others (undefined: none). Healing closes what was cut. */
+  cut(index: number | undefined): void {
+    const healing = this.#cut !== undefined && index === undefined;
+    this.#cut = index;
+    for (const connection of this.#connections) {
+      if (healing && connection.inbound.isPaused()) {
+        connection.inbound.destroy();
+        connection.outbound.destroy();
+      } else if (this.#crosses(connection)) {
+        connection.inbound.pause();
+        connection.outbound.pause();
+      }
+    }
+  }
+
+  close(): void {
+    this.#server.close();
+    for (const connection of this.#connections) {
+      connection.inbound.destroy();
+      connection.outbound.destroy();
+    }
+  }
+
+  /** Whether traffic on this connection crosses the partition (it joins the cut member and another). */
+  #crosses(connection: ProxiedConnection): boolean {
+    const cut = this.#cut;
+    if (cut === undefined) return false;
+    if (this.#index === cut) return true; // only other members dial a member's peer port
+    return connection.origin === cut;
+  }
+
+  #accept(inbound: Socket): void {
+    const outbound = connect(this.#target, '127.0.0.1');
+    outbound.pause();
+    const connection: ProxiedConnection = { inbound, outbound, origin: undefined };
+    this.#connections.add(connection);
+    const drop = () => {
+      inbound.destroy();
+      outbound.destroy();
+      this.#connections.delete(connection);
+    };
+    inbound.on('error', drop).on('close', drop);
+    outbound.on('error', drop).on('close', drop);
+    // Data read while a connection is cut is dropped, as a partitioned network would.
+    inbound.on('data', (chunk: Buffer) => {
+      if (!this.#crosses(connection)) outbound.write(chunk);
+    });
+    outbound.on('data', (chunk: Buffer) => {
+      if (!this.#crosses(connection)) inbound.write(chunk);
+    });
+    connection.origin = dialler(inbound.remotePort, this.port, this.#members);
+    if (!this.#crosses(connection)) {
+      inbound.resume();
+      outbound.resume();
+    }
+  }
+}
+
+/** Index of the member process that holds the socket 127.0.0.1:`from` → 127.0.0.1:`to`; -1 if none (Linux /proc). */
+function dialler(from: number | undefined, to: number, members: readonly EtcdMember[]): number {
+  if (from === undefined) return -1;
+  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, '0');
+  const local = `0100007F:${hex(from)}`;
+  const remote = `0100007F:${hex(to)}`;
+  let inode: string | undefined;
+  try {
+    for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n')) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1] === local && fields[2] === remote) inode = fields[9];
+    }
+  } catch {
+    return -1;
+  }
+  if (inode === undefined) return -1;
+  const target = `socket:[${inode}]`;
+  for (let i = 0; i < members.length; i++) {
+    const pid = members[i]!.process.pid;
+    if (pid === undefined) continue;
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          if (readlinkSync(`/proc/${pid}/fd/${fd}`) === target) return i;
+        } catch {
+          // closed meanwhile
+        }
+      }
+    } catch {
+      // the process is gone
+    }
+  }
+  return -1;
 }
 
 /** GET /health on the client port: `{"health":"true"}` once the member serves with a leader. */

@@ -40,6 +40,36 @@ describe('EtcdCluster', () => {
     expect(await etcd.etcdctl(['get', '/launcher/b', '--print-value-only'], { endpoints: [etcd.member(leader).clientUrl] })).toBe('2\n');
   });
 
+  it('partitions a member from its peers (clients still reach it) and heals it', async () => {
+    const etcd = await EtcdCluster.start({ members: 3, partitionable: true });
+    started.push(etcd);
+    const cut = await etcd.leader();
+    const others = etcd.members.filter((_, i) => i !== cut).map((m) => m.clientUrl);
+    etcd.partition(cut);
+    // The other two elect a leader among themselves and take writes.
+    const startedAt = performance.now();
+    for (let attempt = 0; attempt < 100; attempt++) {
+      try {
+        await etcd.etcdctl(['put', '/launcher/p', 'after', '--command-timeout=1s'], { endpoints: others });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    expect(await etcd.etcdctl(['get', '/launcher/p', '--print-value-only'], { endpoints: others })).toBe('after\n');
+    // The cut member still answers clients (serializable reads of its own, stale state) but cannot serve a linearizable read.
+    expect(await etcd.etcdctl(['get', '/launcher/p', '--print-value-only', '--consistency=s'], { endpoints: [etcd.member(cut).clientUrl] })).toBe('');
+    await expect(etcd.etcdctl(['get', '/launcher/p', '--command-timeout=1s'], { endpoints: [etcd.member(cut).clientUrl] })).rejects.toThrow();
+    console.log(`partitioned the leader m${cut}: the others took a write after ${(performance.now() - startedAt).toFixed(0)} ms`);
+    etcd.heal();
+    let value = '';
+    for (let attempt = 0; attempt < 100 && value !== 'after\n'; attempt++) {
+      value = await etcd.etcdctl(['get', '/launcher/p', '--print-value-only', '--command-timeout=1s'], { endpoints: [etcd.member(cut).clientUrl] }).catch(() => '');
+      if (value !== 'after\n') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(value).toBe('after\n');
+  }, 60_000);
+
   it('serves TLS with certificates made by openssl and demands a client certificate', async () => {
     certs = await makeTestCertificates();
     const etcd = await EtcdCluster.start({
