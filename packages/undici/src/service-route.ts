@@ -1,5 +1,5 @@
 import { createBalancer, NoInstancesError, TimeoutError, type Discovery, type Instance, type Lease, type ServiceHandle, type Unsubscribe } from '@disco/core';
-import type { Dispatcher } from 'undici';
+import { errors, type Dispatcher, type Pool } from 'undici';
 import { AvoidingBalancer, hasUntried, type AvoidContext } from './avoiding-balancer.js';
 import { InstancePools, type PoolFactory } from './instance-pools.js';
 import type { ServiceSettings } from './options.js';
@@ -8,7 +8,7 @@ import { RetryBudget } from './retry-budget.js';
 export interface RouteContext {
   readonly discovery: Discovery;
   readonly settings: ServiceSettings;
-  readonly pool: { readonly factory: PoolFactory | undefined; readonly options: ConstructorParameters<typeof InstancePools>[1]; readonly drainMs: number };
+  readonly pool: { readonly factory: PoolFactory | undefined; readonly options: Pool.Options; readonly drainMs: number };
   readonly readyTimeoutMs: number;
   /** Called when the route gave up before it was ready, so the next request starts a fresh one. */
   readonly onFailed: (route: ServiceRoute) => void;
@@ -29,6 +29,9 @@ export class ServiceRoute {
   #handle: ServiceHandle | undefined;
   #unwatch: Unsubscribe | undefined;
   #closed = false;
+  #closedByDispatcher = false;
+  /** Ends the wait for the first snapshot. */
+  #onStop: (() => void) | undefined;
 
   constructor(name: string, context: RouteContext) {
     this.name = name;
@@ -42,8 +45,9 @@ export class ServiceRoute {
       },
       (error: unknown) => {
         context.onFailed(this);
-        this.close();
-        throw error;
+        const closed = this.#closedByDispatcher;
+        void this.#shutdown();
+        throw closed ? new errors.ClientClosedError() : error;
       },
     );
     // Requests waiting on it observe the failure; an unobserved one must not crash the process.
@@ -53,7 +57,8 @@ export class ServiceRoute {
   async #start(context: RouteContext): Promise<void> {
     const { discovery, settings } = context;
     const inner = await createBalancer(settings.balancer, settings.balancerOptions);
-    if (this.#closed) return;
+    // Closed while the balancer was loading: the requests waiting hear why (above).
+    if (this.#closed) throw new errors.ClientClosedError();
     const filter = { tags: settings.tags, healthyOnly: settings.healthyOnly };
     const handle = discovery.service(this.name, { ...filter, balancer: new AvoidingBalancer(inner) });
     this.#handle = handle;
@@ -65,7 +70,7 @@ export class ServiceRoute {
         else if (event.error.code === 'ERR_CLOSED') {
           // The Discovery closed: so do the pools; the next request makes a new route (and hears ERR_CLOSED).
           context.onFailed(this);
-          void this.close();
+          void this.#shutdown();
         }
       },
       filter,
@@ -74,9 +79,14 @@ export class ServiceRoute {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new TimeoutError(`discovering "${this.name}" for an HTTP request`, context.readyTimeoutMs)), context.readyTimeoutMs);
     });
+    // A closed handle's ready may never settle; stopping the route must end the wait.
+    const stopped = new Promise<never>((_, reject) => {
+      this.#onStop = () => reject(new errors.ClientClosedError());
+    });
     try {
-      await Promise.race([handle.ready, timeout]);
+      await Promise.race([handle.ready, timeout, stopped]);
     } finally {
+      this.#onStop = undefined;
       clearTimeout(timer);
     }
   }
@@ -110,19 +120,28 @@ export class ServiceRoute {
     return this.pools.get(instance, servername);
   }
 
+  /** The dispatcher is closing: requests still waiting for the first snapshot hear `UND_ERR_CLOSED`. */
   close(): Promise<void> {
-    this.#closed = true;
-    this.budget?.stop();
-    this.#unwatch?.();
-    this.#handle?.close();
-    return this.pools.close();
+    this.#closedByDispatcher = true;
+    return this.#shutdown();
   }
 
   destroy(error?: Error): Promise<void> {
+    this.#closedByDispatcher = true;
+    this.#stop();
+    return this.pools.destroy(error);
+  }
+
+  #shutdown(): Promise<void> {
+    this.#stop();
+    return this.pools.close();
+  }
+
+  #stop(): void {
     this.#closed = true;
+    this.#onStop?.();
     this.budget?.stop();
     this.#unwatch?.();
     this.#handle?.close();
-    return this.pools.destroy(error);
   }
 }

@@ -4,6 +4,17 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { discoveryDispatcher, type DiscoveryDispatcherOptions } from '../src/index.ts';
 import { serviceFixture } from './fixture.ts';
 
+/** A provider whose reads and watches never deliver anything. */
+const silent: Provider = {
+  name: 'silent',
+  capabilities: { register: false, watch: true, serverHealthChecks: false },
+  register: () => new Promise(() => {}),
+  deregister: () => new Promise(() => {}),
+  discover: () => new Promise(() => {}),
+  watch: () => () => {},
+  close: async () => {},
+};
+
 async function failure(promise: Promise<unknown>): Promise<Error> {
   const error = await promise.then(
     () => undefined,
@@ -49,16 +60,6 @@ describe('errors reach the caller typed', () => {
   });
 
   it('a backend that never answers: ERR_TIMEOUT after readyTimeout, and the next request waits afresh', async () => {
-    // A provider whose reads and watches never deliver anything.
-    const silent: Provider = {
-      name: 'silent',
-      capabilities: { register: false, watch: true, serverHealthChecks: false },
-      register: () => new Promise(() => {}),
-      deregister: () => new Promise(() => {}),
-      discover: () => new Promise(() => {}),
-      watch: () => () => {},
-      close: async () => {},
-    };
     const discovery = createDiscovery({ provider: silent });
     const dispatcher = discoveryDispatcher(discovery, { readyTimeout: '150ms' });
     onTestFinished(async () => {
@@ -72,6 +73,19 @@ describe('errors reach the caller typed', () => {
       expect((error.cause as Error).message).toMatch(/discovering "users" for an HTTP request did not finish within 150 ms/);
       expect(performance.now() - started).toBeGreaterThanOrEqual(140);
     }
+  });
+
+  it('a request still waiting for the first snapshot when the dispatcher closes: UND_ERR_CLOSED at once', async () => {
+    const discovery = createDiscovery({ provider: silent });
+    const dispatcher = discoveryDispatcher(discovery, { readyTimeout: '10s' });
+    onTestFinished(() => discovery.close());
+    const waiting = failure(fetch('http://users/', { dispatcher }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    await dispatcher.close();
+    const error = await waiting;
+    expect(error.cause).toMatchObject({ code: 'UND_ERR_CLOSED' });
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('a closed Discovery: ERR_CLOSED; a closed dispatcher: undici’s ClientClosedError', async () => {
