@@ -31,6 +31,8 @@ interface ServiceState {
  */
 export class MetricsRecorder {
   readonly #services = new Map<string, ServiceState>();
+  /** Calls in flight per attribute set, read by the `disco.call.active` callback. */
+  readonly #active = new Map<CallAttributes, { readonly attributes: Attributes; count: number }>();
   readonly #operationDuration;
   readonly #registrations;
   readonly #deregistrations;
@@ -60,12 +62,27 @@ export class MetricsRecorder {
     this.#registrations = meter.createCounter(m.registrations, { description: 'register() calls, by outcome (error.type set when it failed)', unit: '{registration}' });
     this.#deregistrations = meter.createCounter(m.deregistrations, { description: 'deregister() calls, by outcome (error.type set when it failed)', unit: '{registration}' });
     const callDuration = meter.createHistogram(m.callDuration, { description: 'Duration of calls made through acquire()/release(), by instance and outcome', unit: 's', advice: { explicitBucketBoundaries: [...options.callDurationBuckets] } });
-    const callActive = meter.createUpDownCounter(m.callActive, { description: 'Calls acquired and not yet released', unit: '{call}' });
+    const callActive = meter.createObservableUpDownCounter(m.callActive, { description: 'Calls acquired and not yet released', unit: '{call}' });
+    const observeActive = (result: ObservableResult) => {
+      for (const { attributes, count } of this.#active.values()) result.observe(count, attributes);
+    };
+    callActive.addCallback(observeActive);
+    subscriptions.add(() => callActive.removeCallback(observeActive));
     const healthChecks = meter.createCounter(m.healthChecks, { description: 'Local health check results for this process’s registrations', unit: '{check}' });
     const providerEvents = meter.createCounter(m.providerEvents, { description: 'Provider events: skipped records, resyncs, lease loss and restore, reconnects', unit: '{event}' });
 
-    const callAttributes = (message: CallMessage): Attributes =>
-      options.instanceAttributes ? { [a.service]: message.service, ...instanceAttributes(message.instance) } : { [a.service]: message.service };
+    // Attribute objects are made once per instance (instances are frozen and survive snapshots
+    // unchanged), so a call costs a map update and one histogram record.
+    const attributeSets = new WeakMap<Instance, CallAttributes>();
+    const byService = new Map<string, CallAttributes>();
+    const callAttributes = ({ service, instance }: CallMessage): CallAttributes => {
+      let set = options.instanceAttributes ? attributeSets.get(instance) : byService.get(service);
+      if (set && set.base[a.service] === service) return set;
+      set = callAttributeSet(service, options.instanceAttributes ? instance : undefined);
+      if (options.instanceAttributes) attributeSets.set(instance, set);
+      else byService.set(service, set);
+      return set;
+    };
 
     subscriptions.on<SnapshotMessage>(channelNames.snapshot, (message) => {
       const state = this.#state(message.provider, message.service);
@@ -81,11 +98,17 @@ export class MetricsRecorder {
       this.#state(message.provider, message.service).staleSince = undefined;
       outageDuration.record(message.staleMs / 1000, { [a.service]: message.service, [a.provider]: message.provider });
     });
-    subscriptions.on<CallMessage>(channelNames.callStart, (message) => callActive.add(1, callAttributes(message)));
+    subscriptions.on<CallMessage>(channelNames.callStart, (message) => {
+      const set = callAttributes(message);
+      const active = this.#active.get(set);
+      if (active) active.count++;
+      else this.#active.set(set, { attributes: set.base, count: 1 });
+    });
     subscriptions.on<CallMessage>(channelNames.callEnd, (message) => {
-      const attributes = callAttributes(message);
-      callActive.add(-1, attributes);
-      if (message.latencyMs !== undefined) callDuration.record(message.latencyMs / 1000, { ...attributes, [a.outcome]: message.ok === false ? 'error' : 'ok' });
+      const set = callAttributes(message);
+      const active = this.#active.get(set);
+      if (active) active.count--;
+      if (message.latencyMs !== undefined) callDuration.record(message.latencyMs / 1000, message.ok === false ? set.error : set.ok);
     });
     subscriptions.on<HealthMessage>(channelNames.health, (message) => {
       healthChecks.add(1, { [a.service]: message.service, [a.serviceId]: message.serviceId, [a.healthStatus]: message.status });
@@ -114,6 +137,14 @@ export class MetricsRecorder {
   }
 }
 
-function instanceAttributes(instance: Instance): Attributes {
-  return { [a.instanceId]: instance.id, [a.serverAddress]: instance.address, [a.serverPort]: instance.port };
+/** The attributes of one service's (or one instance's) calls: without outcome, and with each outcome. */
+interface CallAttributes {
+  readonly base: Attributes;
+  readonly ok: Attributes;
+  readonly error: Attributes;
+}
+
+function callAttributeSet(service: string, instance: Instance | undefined): CallAttributes {
+  const base: Attributes = instance ? { [a.service]: service, [a.instanceId]: instance.id, [a.serverAddress]: instance.address, [a.serverPort]: instance.port } : { [a.service]: service };
+  return { base, ok: { ...base, [a.outcome]: 'ok' }, error: { ...base, [a.outcome]: 'error' } };
 }
