@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Instance } from '@disco/core';
 import { EtcdCluster, waitFor } from '@disco/testing';
 import { etcdProvider, type EtcdProvider } from '../src/index.ts';
-import { eventLog, Recorder, unique } from './helpers.ts';
+import { eventLog, memberWithWatcher, Recorder, unique } from './helpers.ts';
 
 const writer = fileURLToPath(new URL('./fixtures/writer.ts', import.meta.url));
 let etcd: EtcdCluster;
@@ -17,17 +17,6 @@ afterAll(async () => {
   await Promise.all(providers.map((p) => p.close()));
   await etcd?.stop();
 });
-
-/** The member serving our watch, asked of etcd itself: the one whose watcher gauge is above 0. */
-async function memberWithWatcher(): Promise<number> {
-  for (let i = 0; i < etcd.members.length; i++) {
-    if (!etcd.member(i).process.running) continue;
-    const metrics = await fetch(`${etcd.member(i).clientUrl}/metrics`).then((r) => r.text());
-    const value = Number(/^etcd_debugging_mvcc_watcher_total (\S+)$/m.exec(metrics)?.[1] ?? 0);
-    if (value > 0) return i;
-  }
-  return -1;
-}
 
 /** `etcdctl get --prefix`, as `id:port` strings. */
 async function truth(prefix: string): Promise<string[]> {
@@ -46,7 +35,7 @@ describe('etcd provider on a three-member cluster', () => {
     const recorder = new Recorder();
     provider.watch(svc, recorder.listener);
     await recorder.until(() => true, 'the first snapshot');
-    await waitFor(async () => (await memberWithWatcher()) >= 0, { what: 'the watch to reach a member' });
+    await waitFor(async () => (await memberWithWatcher(etcd)) >= 0, { what: 'the watch to reach a member' });
 
     const child = spawn(process.execPath, [writer, svc, '500'], { env: { ...process.env, ETCD_ENDPOINTS: etcd.endpoints.join(',') }, stdio: ['ignore', 'pipe', 'inherit'] });
     let progress = 0;
@@ -61,7 +50,7 @@ describe('etcd provider on a three-member cluster', () => {
 
     // 1. Kill the member the watch is connected to.
     await waitFor(() => progress >= 100, { timeoutMs: 20_000, what: 'the writer to make 100 changes' });
-    const watched = await memberWithWatcher();
+    const watched = await memberWithWatcher(etcd);
     expect(watched).toBeGreaterThanOrEqual(0);
     const reconnectsBefore = log.of('reconnected').length;
     const killedWatched = performance.now();
@@ -133,8 +122,8 @@ describe('etcd provider on a three-member cluster', () => {
     const recorder = new Recorder();
     provider.watch(svc, recorder.listener);
     await recorder.until((s) => s.length === 0, 'the first snapshot');
-    await waitFor(async () => (await memberWithWatcher()) >= 0, { what: 'the watch to reach a member' });
-    const frozen = await memberWithWatcher();
+    await waitFor(async () => (await memberWithWatcher(etcd)) >= 0, { what: 'the watch to reach a member' });
+    const frozen = await memberWithWatcher(etcd);
     const others = etcd.members.filter((_, i) => i !== frozen).map((m) => m.clientUrl);
     etcd.member(frozen).process.signal('SIGSTOP');
     try {

@@ -1,4 +1,5 @@
 import type { Instance, ProviderEvent } from '@disco/core';
+import type { EtcdCluster } from '@disco/testing';
 
 let counter = 0;
 /** A name no other test uses (tests share one etcd). */
@@ -13,3 +14,13 @@ export function eventLog(): { events: ProviderEvent[]; listener: (e: ProviderEve
 }
 
 export const ids = (instances: readonly Instance[]) => instances.map((i) => i.id);
+
+/** The member serving our watch, asked of etcd itself: the first running one whose watcher gauge is above 0; -1 if none. */
+export async function memberWithWatcher(etcd: EtcdCluster): Promise<number> {
+  for (let i = 0; i < etcd.members.length; i++) {
+    if (!etcd.member(i).process.running) continue;
+    const metrics = await fetch(`${etcd.member(i).clientUrl}/metrics`).then((r) => r.text());
+    if (Number(/^etcd_debugging_mvcc_watcher_total (\S+)$/m.exec(metrics)?.[1] ?? 0) > 0) return i;
+  }
+  return -1;
+}

@@ -1,26 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdCluster, waitFor } from '@disco/testing';
 import { etcdProvider, type EtcdProvider } from '../src/index.ts';
+import { ensureBuilt } from './build.ts';
 import { Recorder, unique } from './helpers.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/registrant.ts', import.meta.url));
-
-/** The fixture runs on the built package: rebuild when a source file is newer than dist. */
-function ensureBuilt(): void {
-  const newest = (dir: string) => Math.max(...readdirSync(dir).map((f) => statSync(`${dir}/${f}`).mtimeMs));
-  let built = 0;
-  try {
-    built = statSync(`${root}dist/index.js`).mtimeMs;
-  } catch {
-    // not built yet
-  }
-  if (built < newest(`${root}src`)) execFileSync('pnpm', ['exec', 'tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-}
 
 let etcd: EtcdCluster;
 let watcher: EtcdProvider;
