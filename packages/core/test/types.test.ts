@@ -1,7 +1,7 @@
 // Type tests for the public API: `tsc` (the typecheck task) fails if these drift.
 import {
   configFromEnv, createDiscovery, endpoint, registerBalancer, type Balancer, type Discovery, type DiscoveryConfig, type Instance, type Lease,
-  type PickContext, type Provider, type Service, type ServiceHandle, type Unsubscribe, type WatchEvent,
+  type InvalidRecordError, type PickContext, type Provider, type ProviderEvent, type Service, type ServiceHandle, type Unsubscribe, type WatchEvent,
 } from '@disco/core';
 import { describe, expectTypeOf, it } from 'vitest';
 
@@ -55,13 +55,14 @@ describe('public types', () => {
 });
 
 describe('events and provider options', () => {
-  it('provider events are a discriminated union', async () => {
-    const { createDiscovery: create } = await import('@disco/core');
-    create().on('provider', (event) => {
-      if (event.type === 'invalid-record') expectTypeOf(event.error).toEqualTypeOf<import('@disco/core').InvalidRecordError>();
+  it('provider events are a discriminated union', () => {
+    const d = createDiscovery();
+    d.on('provider', (event) => {
+      if (event.type === 'invalid-record') expectTypeOf(event.error).toEqualTypeOf<InvalidRecordError>();
       if (event.type === 'resync') expectTypeOf(event.error).toEqualTypeOf<undefined>();
     });
-    expectTypeOf<import('@disco/core').ProviderEvent['type']>().toEqualTypeOf<
+    void d.close();
+    expectTypeOf<ProviderEvent['type']>().toEqualTypeOf<
       'invalid-record' | 'lease-lost' | 'heartbeat-failed' | 'resync' | 'reconnected' | 'lease-restored' | 'reregistered' | 'acl-filtered' | 'watch-silent'
     >();
   });
