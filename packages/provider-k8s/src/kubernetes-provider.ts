@@ -18,11 +18,13 @@ import { endpointSliceMapper } from './endpoint-slice-mapper.js';
 import { apiError, type ErrorContext } from './errors.js';
 import { KubeClients, type KubeItem } from './kube-api.js';
 import type { LoadedKubeConfig } from './kube-config.js';
-import { KubernetesSource } from './kubernetes-source.js';
+import { KubernetesSource, streamContext } from './kubernetes-source.js';
+import { NamespaceFeed } from './namespace-feed.js';
 import type { ResolvedOptions } from './options.js';
 import { podMapper } from './pod-mapper.js';
 import { selectorFor } from './selector.js';
 import { labelValues, serviceListing } from './service-names.js';
+import { SwitchingSource, WatchSharing } from './shared-watch.js';
 
 const joinHint =
   'in Kubernetes a pod joins a Service through its labels (matching the Service selector) and leaves it by failing its readiness probe or being deleted';
@@ -30,7 +32,9 @@ const joinHint =
 /**
  * Discovery from the Kubernetes API: EndpointSlices of a Service (default) or pods picked by
  * a label selector, in one namespace. Read-only: Kubernetes itself decides membership.
- * Each service is a {@link KubernetesSource} (list + watch); core's watch engine runs it.
+ * Each service is a {@link KubernetesSource} (list + watch) that core's watch engine runs;
+ * when many services of the namespace are watched at once (or `namespaceWatch: 'always'`)
+ * they share one namespace-wide list + watch instead ({@link NamespaceFeed}).
  */
 export class KubernetesProvider implements Provider, AsyncDisposable {
   readonly name = 'kubernetes';
@@ -45,6 +49,9 @@ export class KubernetesProvider implements Provider, AsyncDisposable {
   readonly #events = new Listeners<ProviderEvent>(() => {});
   readonly #hub: WatchHub;
   readonly #closing = new AbortController();
+  /** Whether watched services share one namespace-wide list + watch, and that feed. */
+  readonly #sharing: WatchSharing;
+  readonly #feed: NamespaceFeed;
 
   constructor(options: ResolvedOptions, loaded: LoadedKubeConfig) {
     this.#options = options;
@@ -58,6 +65,43 @@ export class KubernetesProvider implements Provider, AsyncDisposable {
       logger: options.logger,
       backoff: options.backoff,
     });
+    const shared = this.#sharedListing();
+    this.#sharing = new WatchSharing(options.namespaceWatch, options.namespaceWatchThreshold, shared !== undefined);
+    const listing = shared ?? { selector: '', label: '' };
+    const what = `${options.mode === 'pods' ? 'pods' : 'EndpointSlices'} "${listing.selector}" in namespace ${this.namespace} (shared by the watched services)`;
+    this.#feed = new NamespaceFeed(
+      this.#clients.api(options.mode, this.namespace, listing.selector),
+      { pageSize: options.pageSize, watchTimeoutMs: options.watchTimeoutMs, watchGraceMs: options.watchGraceMs, backoff: options.backoff, lingerMs: 2_000 },
+      {
+        context: streamContext({
+          emit: (event) => {
+            if (event.type !== 'invalid-record') options.logger.info({ event: event.type }, `kubernetes: ${event.message}`);
+            this.#events.emit(event);
+          },
+          errors: this.#errors,
+          what,
+        }),
+        label: listing.label,
+        mapper: (service) => this.#mapper(service),
+        policy: options,
+        emit: (_service, event) => this.#events.emit(event),
+      },
+    );
+  }
+
+  /**
+   * How every service's objects are found at once, when they can be: the label that names the
+   * service and a selector for all of them. Not when K8S_LABEL_SELECTOR ties other
+   * requirements to {service} (they could not be checked per service on a shared list).
+   */
+  #sharedListing(): { selector: string; label: string } | undefined {
+    const { mode, labelSelector } = this.#options;
+    if (mode !== 'pods' && labelSelector?.includes('{service}')) return undefined;
+    try {
+      return serviceListing(mode, labelSelector);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The list + watch of one service, for core's watch engine. */
@@ -65,7 +109,7 @@ export class KubernetesProvider implements Provider, AsyncDisposable {
     const selector = selectorFor(this.#options.mode, name, this.#options.labelSelector);
     const what = `${this.#options.mode === 'pods' ? 'pods' : 'EndpointSlices'} "${selector}" in namespace ${this.namespace}`;
     const { pageSize, watchTimeoutMs, watchGraceMs } = this.#options;
-    return new KubernetesSource(this.#clients.api(this.#options.mode, this.namespace, selector), this.#mapper(name), this.#options, { pageSize, watchTimeoutMs, watchGraceMs }, {
+    const own = new KubernetesSource(this.#clients.api(this.#options.mode, this.namespace, selector), this.#mapper(name), this.#options, { pageSize, watchTimeoutMs, watchGraceMs }, {
       emit: (event) => {
         if (event.type !== 'invalid-record') this.#options.logger.info({ service: name, event: event.type }, `kubernetes: ${event.message}`);
         this.#events.emit({ ...event, service: name });
@@ -73,6 +117,7 @@ export class KubernetesProvider implements Provider, AsyncDisposable {
       errors: this.#errors,
       what,
     });
+    return new SwitchingSource(name, own, this.#feed, this.#sharing, this.#options.backoff);
   }
 
   async register(_service?: Service, _options?: RegisterOptions): Promise<void> {
@@ -140,7 +185,7 @@ export class KubernetesProvider implements Provider, AsyncDisposable {
     this.#closing.abort();
     const stopped = this.#hub.close();
     this.#events.clear();
-    await stopped;
+    await Promise.all([stopped, this.#feed.close()]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

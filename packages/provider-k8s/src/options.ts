@@ -40,6 +40,17 @@ export interface KubernetesProviderOptions {
   watchGrace?: Duration | undefined;
   /** Items per list page (limit/continue). Default 500. Env: K8S_PAGE_SIZE. */
   pageSize?: number | undefined;
+  /**
+   * Whether the watched services share one list + watch of the whole namespace's EndpointSlices
+   * (or pods), demultiplexed by service, instead of one watch each: `auto` (default) shares once
+   * more than `namespaceWatchThreshold` services are watched at once and goes back to one watch
+   * each when no more than half of that remain; `always`; `never`. Sharing holds every labelled
+   * object of the namespace and reads every change to it, watched or not (see the README).
+   * Env: K8S_NAMESPACE_WATCH.
+   */
+  namespaceWatch?: 'auto' | 'always' | 'never' | undefined;
+  /** In `auto`, how many services watched at once still get a watch each. Default 20. Env: K8S_NAMESPACE_WATCH_THRESHOLD. */
+  namespaceWatchThreshold?: number | undefined;
   /** Retry delays of a failing watch (core's engine: exponential, full jitter). Default 500ms up to 30s. Env: K8S_BACKOFF_INITIAL, K8S_BACKOFF_MAX. */
   backoff?: BackoffOptions | undefined;
   /** pino-shaped. Default: the context's logger, else silent. */
@@ -67,6 +78,8 @@ export interface ResolvedOptions {
   readonly watchTimeoutMs: number;
   readonly watchGraceMs: number;
   readonly pageSize: number;
+  readonly namespaceWatch: 'auto' | 'always' | 'never';
+  readonly namespaceWatchThreshold: number;
   readonly backoff: BackoffOptions;
   readonly logger: Logger;
 }
@@ -88,11 +101,13 @@ export const environmentVariables = {
   watchTimeout: 'K8S_WATCH_TIMEOUT',
   watchGrace: 'K8S_WATCH_GRACE',
   pageSize: 'K8S_PAGE_SIZE',
+  namespaceWatch: 'K8S_NAMESPACE_WATCH',
+  namespaceWatchThreshold: 'K8S_NAMESPACE_WATCH_THRESHOLD',
   'backoff.initial': 'K8S_BACKOFF_INITIAL',
   'backoff.max': 'K8S_BACKOFF_MAX',
 } as const;
 
-const knownKeys = ['mode', 'namespace', 'labelSelector', 'inCluster', 'kubeconfig', 'context', 'port', 'unready', 'terminating', 'addressType', 'watchTimeout', 'watchGrace', 'pageSize', 'backoff', 'logger'] as const;
+const knownKeys = ['mode', 'namespace', 'labelSelector', 'inCluster', 'kubeconfig', 'context', 'port', 'unready', 'terminating', 'addressType', 'watchTimeout', 'watchGrace', 'pageSize', 'namespaceWatch', 'namespaceWatchThreshold', 'backoff', 'logger'] as const;
 const knownBackoffKeys = ['initial', 'max', 'factor', 'random'] as const;
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], what: string, fallback: T): T {
@@ -138,6 +153,13 @@ export function optionsFromEnv(env: Env = process.env): KubernetesProviderOption
     if (!/^\d+$/.test(pageSize)) throw new ConfigError(`K8S_PAGE_SIZE must be a whole number of at least 1; got ${JSON.stringify(pageSize)}`, 'K8S_PAGE_SIZE');
     options.pageSize = Number(pageSize);
   }
+  const namespaceWatch = read(v.namespaceWatch);
+  if (namespaceWatch !== undefined) options.namespaceWatch = namespaceWatch as 'auto';
+  const threshold = read(v.namespaceWatchThreshold);
+  if (threshold !== undefined) {
+    if (!/^\d+$/.test(threshold)) throw new ConfigError(`K8S_NAMESPACE_WATCH_THRESHOLD must be a whole number; got ${JSON.stringify(threshold)}`, 'K8S_NAMESPACE_WATCH_THRESHOLD');
+    options.namespaceWatchThreshold = Number(threshold);
+  }
   const initial = read(v['backoff.initial']);
   const max = read(v['backoff.max']);
   if (initial !== undefined || max !== undefined) options.backoff = { ...(initial !== undefined && { initial }), ...(max !== undefined && { max }) };
@@ -176,6 +198,10 @@ export function resolveOptions(options: KubernetesProviderOptions, env: Env, con
     if (!okNumber && !okName) throw new ConfigError(`port must be a port name (such as "http") or a number from 1 to 65535; got ${JSON.stringify(port)}`, 'K8S_PORT');
   }
   if (!Number.isInteger(pageSize) || pageSize < 1) throw new ConfigError(`pageSize must be a whole number of at least 1; got ${JSON.stringify(pageSize)}`, origin('pageSize'));
+  const { namespaceWatchThreshold = 20 } = merged;
+  if (!Number.isInteger(namespaceWatchThreshold) || namespaceWatchThreshold < 0) {
+    throw new ConfigError(`namespaceWatchThreshold must be a whole number; got ${JSON.stringify(namespaceWatchThreshold)}`, origin('namespaceWatchThreshold'));
+  }
   if (merged.labelSelector !== undefined && (typeof merged.labelSelector !== 'string' || merged.labelSelector.trim() === '')) {
     throw new ConfigError(`labelSelector must be a non-empty string such as "app={service}"; got ${JSON.stringify(merged.labelSelector)}`, 'K8S_LABEL_SELECTOR');
   }
@@ -201,6 +227,8 @@ export function resolveOptions(options: KubernetesProviderOptions, env: Env, con
     watchTimeoutMs,
     watchGraceMs,
     pageSize,
+    namespaceWatch: oneOf(merged.namespaceWatch, ['auto', 'always', 'never'], origin('namespaceWatch'), 'auto'),
+    namespaceWatchThreshold,
     backoff,
     logger: merged.logger ?? contextLogger ?? silentLogger,
   };

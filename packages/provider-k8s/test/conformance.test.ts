@@ -21,6 +21,8 @@ describe('against the Kubernetes API double', async () => {
     },
   };
   describeProvider('kubernetes (double)', () => fixture.provider(), { ...suite, backend, outage });
+  // The same rules per service when every watched service shares one namespace-wide watch.
+  describeProvider('kubernetes (double, one namespace watch)', () => fixture.provider({ namespaceWatch: 'always' }), { ...suite, backend, outage });
   afterAll(() => fixture.close());
 });
 

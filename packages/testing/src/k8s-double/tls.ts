@@ -25,8 +25,8 @@ async function openssl(args: string[], cwd: string): Promise<void> {
     await run('openssl', args, { cwd, timeout: 30_000 });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    if (code === 'ENOENT') throw new Error('the Kubernetes API double needs the openssl command to make its TLS certificates (Debian: apt-get install openssl; ./run setup installs it)');
-    throw new Error(`openssl ${args[0]} failed: ${(error as { stderr?: string }).stderr ?? (error as Error).message}`);
+    if (code === 'ENOENT') throw new Error('the Kubernetes API double needs the openssl command to make its TLS certificates (Debian: apt-get install openssl; ./run setup installs it)', { cause: error });
+    throw new Error(`openssl ${args[0]} failed: ${(error as { stderr?: string }).stderr ?? (error as Error).message}`, { cause: error });
   }
 }
 
