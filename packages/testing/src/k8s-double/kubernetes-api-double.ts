@@ -38,6 +38,8 @@ export interface KubernetesApiDoubleOptions {
   endWatchesAfterMs?: number;
   /** How long a list or watch at a resourceVersion newer than the store waits for it before 504. Default 3 s (the watch cache's). */
   tooLargeResourceVersionWaitMs?: number;
+  /** How long a deleted namespace stays Terminating before the namespace controller has emptied and removed it. Default 300 ms. */
+  namespaceTerminationMs?: number;
 }
 
 /**
@@ -139,6 +141,7 @@ export class KubernetesApiDouble {
   readonly #defaultWatchSeconds: number;
   readonly #endWatchesAfterMs: number | undefined;
   readonly #tooLargeWaitMs: number;
+  readonly #namespaceTerminationMs: number;
   #failures: { remaining: number; code: number } | undefined;
   #snapshotSeq = 0;
 
@@ -150,6 +153,7 @@ export class KubernetesApiDouble {
     this.#defaultWatchSeconds = options.defaultWatchSeconds ?? 1800;
     this.#endWatchesAfterMs = options.endWatchesAfterMs;
     this.#tooLargeWaitMs = options.tooLargeResourceVersionWaitMs ?? 3000;
+    this.#namespaceTerminationMs = options.namespaceTerminationMs ?? 300;
     this.#server = new HttpsDouble((req, res, url) => this.#handle(req, res, url), { ...(options.port !== undefined && { port: options.port }) });
   }
 
@@ -545,13 +549,16 @@ export class KubernetesApiDouble {
     if (protectedNamespaces.has(name)) throw new StatusError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
     if (current.metadata.deletionTimestamp) return current;
     const terminating = this.store.update('namespaces', { ...current, metadata: { ...current.metadata, deletionTimestamp: now(), resourceVersion: undefined }, status: { phase: 'Terminating' } });
-    setImmediate(() => {
+    const timer = setTimeout(() => {
+      this.#terminations.delete(`namespaces//${name}`);
       for (const type of resourceTypes) {
         if (!type.namespaced) continue;
         for (const object of this.store.list(type.plural, name)) this.delete(type.plural, object.metadata.name, name);
       }
       if (this.store.get('namespaces', '', name)?.metadata.uid === current.metadata.uid) this.store.delete('namespaces', '', name);
-    });
+    }, this.#namespaceTerminationMs);
+    timer.unref();
+    this.#terminations.set(`namespaces//${name}`, timer);
     return terminating;
   }
 
