@@ -26,14 +26,14 @@ interface CheckRow {
   readonly modify: number;
 }
 
-/** A feed round the checks moved in, for placing catalog changes. */
+/** A catalog round: what changed between these two indexes. */
 interface Range {
   readonly from: number;
   readonly to: number;
 }
 
-/** How long a catalog change waits for the checks feed to reach its index before it counts as one the feed cannot place. */
-const settleMs = 1_000;
+/** Sweeps asked for within this long of the last one are made together, once, when it has passed. */
+const sweepSpacingMs = 1_000;
 
 /**
  * The change feed of a provider watching many services: two blocking queries that together say
@@ -76,15 +76,20 @@ export class ChangeFeed {
   #catalogIndex = 0;
   #checks: Map<string, CheckRow> | undefined;
   #checksIndex = 0;
-  #checkRanges: Range[] = [];
+  /** Raft indexes at which checks were written (added, changed, removed), for placing catalog changes. */
+  #checkWrites = new Set<number>();
   #pending: { range: Range; timer: NodeJS.Timeout }[] = [];
+  /** How long the last round of the checks query took (its answer can be megabytes). */
+  #checksRoundMs = 0;
+  #lastSweep = -Infinity;
+  #sweepTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(http: ConsulHttp, options: ResolvedOptions) {
     this.#http = http;
     this.#options = options;
-    // Per-service blocking queries must fit the blocking-query lane next to the feed's two.
-    this.#threshold = Math.min(options.feedThreshold, Math.max(0, http.lanes.watch - 2));
+    // Above the blocking-query lane (maxConnections − an eighth − a quarter), per-service queries take turns on it.
+    this.#threshold = options.feedThreshold;
   }
 
   /** Whether the feed (not per-service blocking queries) follows the watched services now. */
@@ -128,6 +133,11 @@ export class ChangeFeed {
     return { epoch: this.#epoch, version: this.#versions.get(name) ?? 0 };
   }
 
+  /** Whether `name` itself was named by the feed since `mark` (not only swept): its read goes first. */
+  targeted(name: string, mark: Mark | undefined): boolean {
+    return mark !== undefined && (this.#versions.get(name) ?? 0) !== mark.version;
+  }
+
   /** Whether `name` may have changed since `mark`. */
   changed(name: string, mark: Mark | undefined): boolean {
     return mark === undefined || mark.epoch !== this.#epoch || (this.#versions.get(name) ?? 0) !== mark.version;
@@ -167,6 +177,7 @@ export class ChangeFeed {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#lingerTimer);
+    clearTimeout(this.#sweepTimer);
     if (this.#active) this.#stop();
   }
 
@@ -190,6 +201,8 @@ export class ChangeFeed {
     this.#failure = undefined;
     for (const { timer } of this.#pending) clearTimeout(timer);
     this.#pending = [];
+    clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
     this.#flipMode();
     this.#wakeAll();
   }
@@ -208,6 +221,7 @@ export class ChangeFeed {
       try {
         await limiter.take(signal);
         const { body, index: next } = await this.#read(kind, index, signal);
+        const answeredAt = performance.now();
         if (signal.aborted) return;
         if (index > 0 && next > 0 && next < index) {
           // The Raft index went backwards (a restored snapshot): start over from a new baseline.
@@ -217,7 +231,10 @@ export class ChangeFeed {
         }
         backoff.reset();
         if (kind === 'catalog') this.#onCatalog(body as Record<string, unknown>, next);
-        else this.#onChecks(body as unknown[], next);
+        else {
+          this.#onChecks(body as unknown[], next);
+          this.#checksRoundMs = performance.now() - answeredAt;
+        }
         index = next;
       } catch (error) {
         if (signal.aborted) return;
@@ -289,10 +306,11 @@ export class ChangeFeed {
     // Same names and tags at a new index: something in a service changed that the catalog does not show.
     const range = { from, to: index };
     if (this.#checks && this.#checksIndex >= index) return this.#settle(range);
+    // The checks query normally answers within milliseconds of the same write; give it a few of its rounds.
     const timer = setTimeout(() => {
       this.#pending = this.#pending.filter((p) => p.timer !== timer);
       this.#settle(range);
-    }, settleMs);
+    }, Math.min(5_000, Math.max(300, 3 * this.#checksRoundMs)));
     timer.unref();
     this.#pending.push({ range, timer });
   }
@@ -314,25 +332,22 @@ export class ChangeFeed {
     this.#checksIndex = index;
     if (!before) return this.#baselined();
     if (index === from) return this.#settlePending();
-    let moved = false;
     let node = false;
-    const touched = (row: CheckRow) => {
-      moved = true;
+    const touched = (row: CheckRow, at: number) => {
+      this.#checkWrites.add(at);
       if (row.service === '') node = true;
       else this.#bump(row.service);
     };
     for (const [key, row] of next) {
       const old = before.get(key);
       if (!old || old.status !== row.status || old.modify !== row.modify || old.service !== row.service) {
-        touched(row);
-        if (old && old.service !== row.service) touched(old);
+        touched(row, row.modify);
+        if (old && old.service !== row.service) touched(old, row.modify);
       }
     }
-    for (const [key, row] of before) if (!next.has(key)) touched(row);
-    if (moved) {
-      this.#checkRanges.push({ from, to: index });
-      if (this.#checkRanges.length > 512) this.#checkRanges.splice(0, this.#checkRanges.length - 512);
-    }
+    // A removed check has no index of its own; a round that removed one ended at the write that did, unless more came after it.
+    for (const [key, row] of before) if (!next.has(key)) touched(row, index);
+    if (this.#checkWrites.size > 4096) this.#checkWrites = new Set([...this.#checkWrites].slice(-2048));
     // A node's check (serfHealth, node maintenance) concerns every instance on it.
     if (node) this.#sweep();
     this.#settlePending();
@@ -349,11 +364,14 @@ export class ChangeFeed {
     }
   }
 
-  /** A catalog change no name or tag explains: placed if a check moved in its range, else a sweep. */
+  /**
+   * A catalog change no name or tag explains: placed when checks were written at the very index
+   * the catalog moved to (one registration writes its service and its checks at one Raft index),
+   * since the services they belong to were re-read already; anything else is a sweep.
+   */
   #settle(range: Range): void {
     if (!this.#active) return;
-    const placed = this.#checkRanges.some((r) => r.from < range.to && r.to > range.from);
-    if (!placed) this.#sweep();
+    if (!this.#checkWrites.has(range.to)) this.#sweep();
   }
 
   /** Both queries have a first answer: what changed before it is unknown, so every watched service reads again. */
@@ -375,7 +393,7 @@ export class ChangeFeed {
     if (kind === 'catalog') this.#catalog = undefined;
     else {
       this.#checks = undefined;
-      this.#checkRanges = [];
+      this.#checkWrites.clear();
     }
   }
 
@@ -386,7 +404,19 @@ export class ChangeFeed {
     if (set) for (const wake of [...set]) wake();
   }
 
+  /** Every watched service reads again; sweeps asked for in quick succession are made once, at most one a second. */
   #sweep(): void {
+    if (this.#sweepTimer) return;
+    const wait = this.#lastSweep + sweepSpacingMs - performance.now();
+    if (wait > 0) {
+      this.#sweepTimer = setTimeout(() => {
+        this.#sweepTimer = undefined;
+        if (this.#active) this.#sweep();
+      }, wait);
+      this.#sweepTimer.unref();
+      return;
+    }
+    this.#lastSweep = performance.now();
     this.stats.sweeps++;
     this.#epoch++;
     this.#wakeAll();

@@ -38,6 +38,8 @@ export interface RequestOptions {
   lane?: Lane | undefined;
   /** Called when the request leaves the queue for a connection (a read's position is taken then). */
   onDispatch?: (() => void) | undefined;
+  /** A read that goes before queued ones (a service the change feed named, ahead of a sweep's reads). */
+  urgent?: boolean | undefined;
 }
 
 /**
@@ -89,7 +91,7 @@ export class ConsulHttp {
     if (lane === 'read') {
       // Queued reads wait for a connection of their lane first; the deadline starts when one is free.
       try {
-        await this.#readSlot(options.signal);
+        await this.#readSlot(options.signal, options.urgent === true);
       } catch (error) {
         throw new AbortedError(options.what, { cause: error });
       }
@@ -126,7 +128,7 @@ export class ConsulHttp {
   }
 
   /** Waits for a free connection of the read lane (so `onDispatch` runs when the read really starts). */
-  #readSlot(signal: AbortSignal | undefined): Promise<void> {
+  #readSlot(signal: AbortSignal | undefined, urgent: boolean): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#readsInFlight < this.lanes.read) {
       this.#readsInFlight++;
@@ -143,7 +145,8 @@ export class ConsulHttp {
         if (at >= 0) this.#readQueue.splice(at, 1);
         reject(signal?.reason);
       };
-      this.#readQueue.push(take);
+      if (urgent) this.#readQueue.unshift(take);
+      else this.#readQueue.push(take);
       signal?.addEventListener('abort', abort, { once: true });
     });
   }

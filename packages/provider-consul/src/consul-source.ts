@@ -1,7 +1,9 @@
-import { InvalidRecordError, ProviderUnavailableError, type Instance, type Logger, type ProviderEvent } from '@disco/core';
+import { InvalidRecordError, ProviderUnavailableError, type DiscoveryError, type Instance, type Logger, type ProviderEvent } from '@disco/core';
 import type { FollowEnd, FollowSink, ListResult, ServiceSource } from '@disco/core/provider';
+import { Backoff, delay } from '@disco/core/provider';
 import type { ChangeFeed, Mark } from './consul-feed.js';
 import type { ConsulHttp } from './consul-http.js';
+import { isRefusal } from './errors.js';
 import { goDuration, toInstance } from './mapping.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -30,7 +32,7 @@ export interface HealthRead {
  * One read of `GET /v1/health/service/:name` with the provider's read options. `index` > 0
  * makes it a blocking query (`?index=&wait=`), held by the server up to wait + wait/16.
  */
-export async function readHealth(host: SourceHost, name: string, index: number, signal: AbortSignal | undefined, onDispatch?: () => void): Promise<HealthRead> {
+export async function readHealth(host: SourceHost, name: string, index: number, signal: AbortSignal | undefined, onDispatch?: () => void, urgent = false): Promise<HealthRead> {
   const { options, http } = host;
   const blocking = index > 0;
   const what = `read instances of "${name}"`;
@@ -47,6 +49,7 @@ export async function readHealth(host: SourceHost, name: string, index: number, 
     what,
     lane: blocking ? 'watch' : 'read',
     onDispatch,
+    urgent,
   });
   if (response.status !== 200) throw http.fail(response, what, `service:read on "${name}"`);
   let rows: unknown;
@@ -109,12 +112,14 @@ export class ConsulSource implements ServiceSource<number> {
   async follow(position: number, sink: FollowSink<number>, signal: AbortSignal): Promise<FollowEnd> {
     const { feed } = this.#host;
     feed.attach(this.#name);
+    let refusals: Backoff | undefined;
     try {
       for (;;) {
         if (feed.active) {
           await feed.wait(this.#name, this.#mark, signal, (error) => sink.stale(error));
           if (!feed.active) continue;
-          return this.#deliver(await readHealth(this.#host, this.#name, 0, signal, this.#marker()), position, sink);
+          const urgent = feed.targeted(this.#name, this.#mark);
+          return this.#deliver(await readHealth(this.#host, this.#name, 0, signal, this.#marker(), urgent), position, sink);
         }
         // Position 0: the agent (or a proxy that strips headers) gave no index, so there is nothing
         // to block on; a plain read, after which the engine's rate limit paces the next one.
@@ -126,7 +131,12 @@ export class ConsulSource implements ServiceSource<number> {
         } catch (error) {
           // The feed took over (or stopped) meanwhile: go on the other way, within this follow.
           if (mode.aborted && !signal.aborted) continue;
-          throw error;
+          if (!isRefusal(error) || signal.aborted) throw error;
+          // 429: stale once, back off, ask again from the same position; the follow goes on.
+          sink.stale(error as DiscoveryError);
+          refusals ??= new Backoff({ ...this.#host.options.backoff });
+          await delay(refusals.next(), signal);
+          continue;
         }
         return this.#deliver(read, position, sink);
       }

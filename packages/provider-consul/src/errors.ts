@@ -33,8 +33,20 @@ export function statusError(status: number, said: string, what: string, need = '
     return new ConfigError(`consul: ${what}: Consul refused the request as malformed (400 ${quoted}); check the options it comes from (datacenter, namespace, consistency, wait)`, 'consul');
   }
   const retryable = status === 429 || status >= 500;
-  return new ProviderUnavailableError('consul', `${what}: Consul answered ${status}: ${quoted}`, { retryable });
+  const error = new ProviderUnavailableError('consul', `${what}: Consul answered ${status}: ${quoted}`, { retryable });
+  if (status === 429) refusals.add(error);
+  return error;
 }
+
+const refusals = new WeakSet<DiscoveryError>();
+
+/**
+ * Whether the agent refused the request with 429 (`limits.http_max_conns_per_client`, or its
+ * rate limits): a blocking query that meets one backs off and tries again inside its follow,
+ * reporting the outage once, instead of ending the follow (which would re-list, "recover", and
+ * report the next 429 as a new outage).
+ */
+export const isRefusal = (error: unknown): boolean => refusals.has(error as DiscoveryError);
 
 /** Whether another try of a one-shot request may succeed (p-retry's `shouldRetry`). */
 export const isRetryable = (error: unknown): boolean => isDiscoveryError(error) && error.retryable;

@@ -54,8 +54,9 @@ export interface ConsulProviderOptions {
   /**
    * Up to this many watched services, each has its own blocking query; above it, one change feed
    * (two blocking queries) tells which services to re-read, and the feed stops again at half of it
-   * (CONSUL_FEED_THRESHOLD). Default 16; at most the blocking-query share of `maxConnections` minus 2.
-   * 0 = always the feed.
+   * (CONSUL_FEED_THRESHOLD). Default 16. 0 = always the feed. Set above the blocking-query share of
+   * `maxConnections` (20 of 32), per-service queries take turns on it, and a change can wait a whole
+   * `wait` per turn (measured in the README).
    */
   feedThreshold?: number | undefined;
   /** Reason shown in Consul for `register(service, { healthy: false })` (maintenance mode; CONSUL_MAINTENANCE_REASON). */

@@ -123,22 +123,27 @@ describe('answers of the agent', () => {
     );
   });
 
-  it('a follow sends the index it was given, ends in "ended" or "relist", and hands on only well-formed state', async () => {
+  it('a follow sends the index it was given, ends in "ended" or "relist" (a 429 only marks it stale), and hands on only well-formed state', async () => {
     await fc.assert(
       fc.asyncProperty(answerArbitrary, fc.integer({ min: 0, max: 2_000 }), async ({ status, index, body }, from) => {
         const { source, sent } = sourceAnswering({ status, headers: index === undefined ? {} : { 'x-consul-index': index }, body });
         const replaced: { instances: Instance[]; position: number | undefined }[] = [];
+        const controller = new AbortController();
         const sink: FollowSink<number> = {
           replace: (instances, position) => void replaced.push({ instances: [...instances], position }),
           upsert: () => expect.unreachable('a long-poll replaces'),
           remove: () => expect.unreachable('a long-poll replaces'),
           advance: () => expect.unreachable('a long-poll replaces'),
           invalid: (error) => expect(error).toBeInstanceOf(InvalidRecordError),
-          stale: () => expect.unreachable('a follow that fails rejects'),
+          // Only a 429 keeps the follow going (stale once, backing off); anything else that fails rejects.
+          stale: (error) => {
+            expect([status, isDiscoveryError(error)]).toEqual([429, true]);
+            controller.abort();
+          },
         };
         let end;
         try {
-          end = await source.follow(from, sink, new AbortController().signal);
+          end = await source.follow(from, sink, controller.signal);
         } catch (error) {
           expect(isDiscoveryError(error)).toBe(true);
           return;

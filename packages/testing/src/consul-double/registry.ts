@@ -102,6 +102,10 @@ export class ConsulRegistry {
    */
   register(ns: string, input: ServiceInput, checks: CheckDefinition[], replaceExistingChecks: boolean): { started: CheckDefinition[]; stopped: string[] } {
     let changed = false;
+    // One registration is one catalog write (Consul's anti-entropy sends the service and its
+    // checks in one Catalog.Register): everything it changes carries the same Raft index.
+    let writeIndex: number | undefined;
+    const write = () => (writeIndex ??= this.#bump());
     const key = `${ns}/${input.ID}`;
     const existing = this.#services.get(key);
     const stopped: string[] = [];
@@ -111,7 +115,7 @@ export class ConsulRegistry {
       this.#touchName(ns, existing.service.Service);
     }
     if (!existing || JSON.stringify(strip(existing.service)) !== JSON.stringify(input)) {
-      const index = this.#bump();
+      const index = write();
       this.#catalogIndex = index;
       const service: ConsulService = { ...input, CreateIndex: existing?.service.CreateIndex ?? index, ModifyIndex: index };
       if (ns !== 'default') service.Namespace = ns;
@@ -128,7 +132,7 @@ export class ConsulRegistry {
         if (!wanted.has(record.def.CheckID)) {
           this.#deleteCheck(checkKey);
           stopped.push(record.def.CheckID);
-          this.#checksIndex = this.#bump();
+          this.#checksIndex = write();
           changed = true;
         }
       }
@@ -139,7 +143,7 @@ export class ConsulRegistry {
       const old = this.#checks.get(checkKey);
       const type = checkType(def);
       if (old && JSON.stringify(old.def) === JSON.stringify(def) && old.serviceName === input.Service && JSON.stringify(old.serviceTags) === JSON.stringify(input.Tags)) continue;
-      const index = this.#bump();
+      const index = write();
       this.#checksIndex = index;
       const status = old && old.type === type ? old.status : def.Status;
       if (old) this.#deleteCheck(checkKey);
