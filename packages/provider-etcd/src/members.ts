@@ -44,8 +44,12 @@ export function requireLeaderInterceptor(options: unknown, nextCall: (options: u
 interface MemberState {
   /** The member's id (from a response header), once one answer came back. */
   memberId: string | undefined;
-  /** The last check failed: the member could not serve a linearizable read. */
+  /** The last check failed: the member could not serve a linearizable read. Calls avoid it. */
   bad: boolean;
+  /** Two checks in a row failed (the second at once after the first): the watches it serves move. */
+  lost: boolean;
+  /** Whoever follows a watch on it was told (once another member passed its check). */
+  told: boolean;
 }
 
 export interface MemberHealthOptions {
@@ -78,7 +82,7 @@ export class MemberHealth {
 
   constructor(options: MemberHealthOptions) {
     this.#options = options;
-    for (const host of options.hosts) this.#state.set(host, { memberId: undefined, bad: false });
+    for (const host of options.hosts) this.#state.set(host, { memberId: undefined, bad: false, lost: false, told: false });
   }
 
   /** Whether calls should skip `host`: it failed its last check and another member did not. */
@@ -88,9 +92,9 @@ export class MemberHealth {
     return false;
   }
 
-  /** Whether the member with this id failed its last check while another member passed. */
+  /** Whether the watches of the member with this id should move: it failed two checks in a row while another member passed. */
   avoidMember(memberId: string): boolean {
-    for (const [host, state] of this.#state) if (state.memberId === memberId) return this.avoid(host);
+    for (const [host, state] of this.#state) if (state.memberId === memberId) return state.lost && this.avoid(host);
     return false;
   }
 
@@ -140,6 +144,13 @@ export class MemberHealth {
     } finally {
       this.#running = false;
     }
+    // A lost member's watches move once another member passed (while all fail — an election
+    // under way, the whole cluster down — there is nowhere better to go).
+    for (const [host, state] of this.#state) {
+      if (!state.lost || state.told || state.memberId === undefined || !this.avoid(host)) continue;
+      state.told = true;
+      for (const listener of this.#listeners) listener(state.memberId);
+    }
     this.#schedule(this.#options.intervalMs);
   }
 
@@ -150,17 +161,26 @@ export class MemberHealth {
       client = this.#options.makeClient(host);
       this.#clients.set(host, client);
     }
-    try {
-      const response = await client.kv.range({ key: Buffer.from(this.#options.key), limit: 1, keys_only: true }, { deadline: Date.now() + this.#options.intervalMs });
-      if (this.#closed) return;
-      state.memberId = response.header.member_id;
-      if (state.bad) this.#options.logger.info({ host }, `etcd member ${host} serves linearizable reads again`);
-      state.bad = false;
-    } catch (error) {
-      if (this.#closed || state.bad) return;
-      state.bad = true;
-      this.#options.logger.warn({ host, err: error }, `etcd member ${host} cannot serve a linearizable read (cut off from its quorum, or down); avoiding it`);
-      if (state.memberId !== undefined && this.avoid(host)) for (const listener of this.#listeners) listener(state.memberId);
+    // A failed check is tried again at once: one failure (an election under way, a slow disk) only
+    // steers new calls elsewhere; two in a row move the watches this member serves.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const response = await client.kv.range({ key: Buffer.from(this.#options.key), limit: 1, keys_only: true }, { deadline: Date.now() + this.#options.intervalMs });
+        if (this.#closed) return;
+        state.memberId = response.header.member_id;
+        if (state.bad) this.#options.logger.info({ host }, `etcd member ${host} serves linearizable reads again`);
+        state.bad = state.lost = state.told = false;
+        return;
+      } catch (error) {
+        if (this.#closed || state.lost) return;
+        if (!state.bad) {
+          state.bad = true;
+          this.#options.logger.warn({ host, err: error }, `etcd member ${host} cannot serve a linearizable read (cut off from its quorum, or down); avoiding it`);
+          continue;
+        }
+        state.lost = true;
+        return;
+      }
     }
   }
 }
