@@ -1,7 +1,5 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { ConfigError, parseDuration, type BackoffOptions, type Duration, type Logger } from '@disco/core';
-import { assertKnownKeys } from '@disco/core/provider';
+import { assertKnownKeys, readPem, type PemSource } from '@disco/core/provider';
 import type { Etcd3 } from 'etcd3';
 
 /** How keys and values are laid out under the prefix. */
@@ -14,7 +12,8 @@ export type EtcdPrefixMode = 'auto' | 'always' | 'never';
  * PEM material. A string holding `-----BEGIN` is the PEM text itself; any other string is the
  * path of a PEM file, read when the provider is created. A Buffer/Uint8Array is PEM contents.
  */
-export type PemSource = string | Uint8Array;
+/** PEM text, the path of a PEM file, or PEM contents. */
+export type { PemSource };
 
 export interface EtcdTlsOptions {
   /** CA bundle that signed the etcd server certificates (`ETCD_CACERT`). */
@@ -228,34 +227,9 @@ export function mergeWithEnv(options: unknown, env: Env): EtcdProviderOptions {
 
 const tlsVariable = { ca: 'ETCD_CACERT', cert: 'ETCD_CERT', key: 'ETCD_KEY' } as const;
 
-/** PEM text, or a file holding it; anything else is ERR_CONFIG naming the option and its variable. */
-function readPem(source: PemSource, field: 'ca' | 'cert' | 'key'): Buffer {
-  const variable = tlsVariable[field];
-  const what = `tls.${field} (${variable})`;
-  let pem: Buffer;
-  if (typeof source === 'string' && source.includes('-----BEGIN')) pem = Buffer.from(source);
-  else if (typeof source === 'string') {
-    try {
-      pem = readFileSync(source);
-    } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new ConfigError(`${what} names the file ${JSON.stringify(source)}, which cannot be read (${reason}); give a readable PEM file or the PEM text`, variable);
-    }
-    if (!pem.includes('-----BEGIN')) throw new ConfigError(`${what} names the file ${JSON.stringify(source)}, which holds no PEM ("-----BEGIN" missing)`, variable);
-  } else if (source instanceof Uint8Array) {
-    pem = Buffer.from(source);
-    if (!pem.includes('-----BEGIN')) throw new ConfigError(`${what} is not PEM ("-----BEGIN" missing)`, variable);
-  } else {
-    throw new ConfigError(`${what} must be PEM text, the path of a PEM file, or a Buffer`, variable);
-  }
-  // What the etcd3 client would otherwise throw as a raw OpenSSL error from its constructor.
-  try {
-    if (field === 'key') createPrivateKey(pem);
-    else new X509Certificate(pem);
-  } catch (error) {
-    throw new ConfigError(`${what} is not a readable PEM ${field === 'key' ? 'private key' : 'certificate'} (${(error as NodeJS.ErrnoException).code ?? 'invalid'})`, variable);
-  }
-  return pem;
+/** PEM text or a file holding it (core's kit reads and checks it): a wrong one is ERR_CONFIG naming its variable. */
+function readTlsPem(source: PemSource, field: 'ca' | 'cert' | 'key'): Buffer {
+  return readPem(source, field === 'key' ? 'key' : 'certificate', `tls.${field}`, tlsVariable[field]);
 }
 
 function normaliseEndpoint(raw: string, secure: boolean): string {
@@ -320,10 +294,10 @@ export function resolveOptions(options: EtcdProviderOptions): ResolvedOptions {
       throw new ConfigError('a TLS client certificate needs both tls.cert (ETCD_CERT) and tls.key (ETCD_KEY)', tls.cert === undefined ? 'ETCD_CERT' : 'ETCD_KEY');
     }
     if (tls.ca === undefined) throw new ConfigError('TLS to etcd needs the CA that signed its certificate: set tls.ca (ETCD_CACERT)', 'ETCD_CACERT');
-    credentials = { rootCertificate: readPem(tls.ca, 'ca') };
+    credentials = { rootCertificate: readTlsPem(tls.ca, 'ca') };
     if (tls.cert !== undefined && tls.key !== undefined) {
-      credentials.certChain = readPem(tls.cert, 'cert');
-      credentials.privateKey = readPem(tls.key, 'key');
+      credentials.certChain = readTlsPem(tls.cert, 'cert');
+      credentials.privateKey = readTlsPem(tls.key, 'key');
     }
   }
 
