@@ -122,6 +122,7 @@ export class EtcdProvider implements Provider {
       client: this.#client,
       prefix: this.#options.prefix,
       resyncMs: this.#options.resyncMs,
+      backoff: this.#options.backoff,
       cancelTimeoutMs: closeStepMs,
       logger: this.#logger,
       assertOpen: () => this.#assertOpen(),
@@ -131,7 +132,7 @@ export class EtcdProvider implements Provider {
       interest: (name) => this.#enter(name),
       feedFor: () => this.#feedFor(),
     };
-    this.#hub = new WatchHub({ provider: this.name, source: (name) => this.source(name), emit, logger: this.#logger, backoff: this.#options.backoff });
+    this.#hub = new WatchHub({ provider: this.name, source: (name) => this.source(name), emit, logger: this.#logger });
   }
 
   /** The key prefix in use (with its trailing separator, e.g. "/services/"). */

@@ -1,4 +1,4 @@
-import { ProviderUnavailableError, type DiscoveryError, type Instance, type Logger } from '@disco/core';
+import { ProviderUnavailableError, type BackoffOptions, type DiscoveryError, type Instance, type Logger } from '@disco/core';
 import { abortable, type FollowEnd, type FollowSink, type ListResult, type ServiceSource } from '@disco/core/provider';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { MemberHealth } from './members.js';
@@ -9,6 +9,8 @@ export interface EtcdSourceContext {
   readonly client: Etcd3;
   readonly prefix: string;
   readonly resyncMs: number;
+  /** The provider's retry backoff: core's engine retries this source with it wherever it runs. */
+  readonly backoff: BackoffOptions | undefined;
   /** How long letting go of a watcher may take when etcd does not answer the cancel. */
   readonly cancelTimeoutMs: number;
   readonly logger: Logger;
@@ -37,6 +39,7 @@ export function etcdSource(name: string, context: EtcdSourceContext): ServiceSou
   /** The prefix feed the last list came from (its follow goes there too), or undefined in per-service mode. */
   let feed: PrefixFeed | undefined;
   return {
+    backoff: context.backoff,
     // In prefix mode the feed re-lists the whole prefix itself; a re-list per service would cost a range each.
     get resyncMs() {
       return feed ? 0 : context.resyncMs;
