@@ -51,14 +51,16 @@ async function run(label: string, count: number, provider: (address: string) => 
   await new Promise((r) => setTimeout(r, 2_000));
   // Idle: nothing changes for 5 s.
   double.resetConnectionStats();
-  const idleFrom = performance.now();
+  const total = () => Object.values(double.requestCounts).reduce((a, b) => a + b, 0);
+  const idleFrom = total();
   await new Promise((r) => setTimeout(r, 5_000));
-  const idleRequests = double.requests.filter((r) => r.at >= idleFrom).length;
+  const idleRequests = total() - idleFrom;
   const held = double.connections.open;
   client = new Pool(double.url, { connections: 4 });
   const latency = new Map<Kind, number[]>(kinds.map((k) => [k, []]));
   const missed = new Map<Kind, number>(kinds.map((k) => [k, 0]));
   const requestsFrom = performance.now();
+  const readsFrom = double.requestCounts.GET ?? 0;
   let next = 0;
   const pick = () => names[(next += 7) % count]!;
   for (let k = 0; k < changes; k++) {
@@ -108,7 +110,7 @@ async function run(label: string, count: number, provider: (address: string) => 
     }
   }
   const seconds = (performance.now() - requestsFrom) / 1000;
-  const changeRequests = double.requests.filter((r) => r.at >= requestsFrom && r.method === 'GET').length;
+  const changeRequests = (double.requestCounts.GET ?? 0) - readsFrom;
   const { peak, refused } = double.connections;
   await discovery.close();
   await client.close();

@@ -87,3 +87,7 @@ stopBaseline = true;
 await discovery.close();
 await double.close(); // cuts the baseline's pending query
 await baselineLoop;
+
+// `pnpm bench` runs this file; the many-services benchmark (connections, idle rate, latency per
+// kind of change, issue 14) follows it. BENCH_MANY=0 skips it.
+if (process.env.BENCH_MANY !== '0') await import('./many-services.bench.ts');

@@ -90,6 +90,8 @@ export class ConsulDouble {
   readonly faults = new Faults();
   /** Every request seen, oldest first (bounded to the last 2000). */
   readonly requests: RecordedRequest[] = [];
+  /** How many requests of each method were seen since start (not bounded like `requests`). */
+  readonly requestCounts: Record<string, number> = {};
   /** Fault hook: answer every blocking endpoint with `X-Consul-Index: 0`, without blocking (an old Consul bug). */
   zeroIndex = false;
   readonly #http: HttpDouble;
@@ -209,6 +211,7 @@ export class ConsulDouble {
     const method = req.method ?? 'GET';
     const text = method === 'PUT' || method === 'POST' ? await readBody(req) : '';
     this.requests.push({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body: text, at: performance.now() });
+    this.requestCounts[method] = (this.requestCounts[method] ?? 0) + 1;
     if (this.requests.length > 2000) this.requests.splice(0, this.requests.length - 2000);
     // Every answer of Consul 1.9+ carries it, ACLs enabled or not.
     res.setHeader('X-Consul-Default-ACL-Policy', this.#acl.defaultPolicy);
