@@ -193,3 +193,6 @@ try {
   writer.close();
   await etcd.stop();
 }
+
+// Prefix mode against per-service mode (its own etcd): 1,000 services, 10,000 instances.
+await import('./prefix.bench.ts');

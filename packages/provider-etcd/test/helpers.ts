@@ -24,3 +24,13 @@ export async function memberWithWatcher(etcd: EtcdCluster): Promise<number> {
   }
   return -1;
 }
+
+/** Counters etcd keeps itself, from one member's /metrics: Range requests started, watchers open now. */
+export async function serverCounters(clientUrl: string): Promise<{ ranges: number; watchers: number }> {
+  const metrics = await fetch(`${clientUrl}/metrics`).then((r) => r.text());
+  const value = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1] ?? 0);
+  return {
+    ranges: value(/^grpc_server_started_total\{grpc_method="Range",grpc_service="etcdserverpb.KV",grpc_type="unary"\} (\S+)$/m),
+    watchers: value(/^etcd_debugging_mvcc_watcher_total (\S+)$/m),
+  };
+}

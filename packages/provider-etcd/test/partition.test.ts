@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Instance } from '@disco/core';
 import { EtcdCluster, waitFor } from '@disco/testing';
+import { isDiscoveryError } from '@disco/core';
 import { etcdProvider, type EtcdProvider, type EtcdProviderOptions } from '../src/index.ts';
 import { eventLog, memberWithWatcher, Recorder, unique } from './helpers.ts';
 
@@ -145,4 +146,37 @@ describe.each(cases)(`a partitioned member (fix: ${fix}, prefixMode: %s, the cut
       );
     }
   }, 60_000);
+});
+
+describe('hasleader metadata (requireLeader)', () => {
+  it('a member that knows it has no leader refuses a read with it ("no leader"), and holds it until the deadline without it', async () => {
+    await waitFor(async () => (await memberWithWatcher(etcd)) < 0, { what: 'the watches of earlier tests to be gone' });
+    const cut = 0;
+    etcd.partition(cut);
+    try {
+      const timed = async (requireLeader: boolean) => {
+        const provider = etcdProvider({ endpoints: [etcd.member(cut).clientUrl], requestTimeout: '2s', requireLeader, memberCheckInterval: 0 }, { env: {} });
+        providers.push(provider);
+        const started = performance.now();
+        const error = await provider.discover('anything').then(() => undefined, (e: unknown) => e);
+        const ms = performance.now() - started;
+        await provider.close();
+        return { ms, error: error as Error & { code?: string } };
+      };
+      // Once the cut member notices it has no leader (an election timeout or two), hasleader reads are refused.
+      let withIt = await timed(true);
+      for (let attempt = 0; attempt < 30 && !withIt.error?.message.includes('no leader'); attempt++) withIt = await timed(true);
+      withIt = await timed(true); // now surely without a leader: no read can have been taken before it noticed
+      const without = await timed(false);
+      console.log(`a read on a member without a leader: with hasleader refused after ${withIt.ms.toFixed(0)} ms (${withIt.error.message}); without it failed after ${without.ms.toFixed(0)} ms (${without.error.code})`);
+      expect(isDiscoveryError(withIt.error, 'ERR_PROVIDER_UNAVAILABLE')).toBe(true);
+      expect(withIt.error.message).toContain('no leader');
+      // Without the metadata the member takes the read and holds it until the 2 s deadline (etcd3 tries it 3 times).
+      expect(without.error.code).toBe('ERR_TIMEOUT');
+      expect(without.ms).toBeGreaterThanOrEqual(1_900);
+      expect(withIt.ms).toBeLessThan(500);
+    } finally {
+      etcd.heal();
+    }
+  }, 40_000);
 });

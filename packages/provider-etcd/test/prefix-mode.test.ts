@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdCluster, waitFor } from '@disco/testing';
 import { Etcd3, type WatchBuilder } from 'etcd3';
 import { etcdProvider, type EtcdProvider } from '../src/index.ts';
-import { eventLog, Recorder, unique } from './helpers.ts';
+import { eventLog, Recorder, serverCounters, unique } from './helpers.ts';
 
 let etcd: EtcdCluster;
 let writer: Etcd3;
@@ -17,15 +17,7 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
-/** Counters etcd keeps itself: Range requests and Watch streams started, watchers open now. */
-async function atServer(): Promise<{ ranges: number; watchers: number }> {
-  const metrics = await fetch(`${etcd.member(0).clientUrl}/metrics`).then((r) => r.text());
-  const value = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1] ?? 0);
-  return {
-    ranges: value(/^grpc_server_started_total\{grpc_method="Range",grpc_service="etcdserverpb.KV",grpc_type="unary"\} (\S+)$/m),
-    watchers: value(/^etcd_debugging_mvcc_watcher_total (\S+)$/m),
-  };
-}
+const atServer = () => serverCounters(etcd.member(0).clientUrl);
 
 const record = (name: string, id: string, port: number) => JSON.stringify({ v: 1, id, name, address: '127.0.0.1', port, healthy: true });
 
