@@ -126,14 +126,14 @@ try {
     return bytes;
   };
   // What a watched service costs with no instance at all (core's engine, the source, the feed's entry).
-  const emptyDiscovery = await open('always', '/bench-empty/');
+  const emptyDiscovery = await open('auto', '/bench-empty/');
   const emptyStart = await settledHeap();
-  const empty = await watchAll('always', names, emptyDiscovery, 0);
+  const empty = await watchAll('auto', names, emptyDiscovery, 0);
   const serviceBytes = ((await settledHeap()) - emptyStart) / services;
   await empty.discovery.close();
   const jsonBytes = await mapOf(false);
   const mapBytes = await mapOf(true);
-  const prefixBytes = await heapOf('always');
+  const prefixBytes = await heapOf('auto');
   const perServiceBytes = await heapOf('never');
 
   const floor: number[] = [];
@@ -144,7 +144,7 @@ try {
   for (let round = -1; round < 5; round++) {
     const j = await baseline(client, prefix, false);
     const b = await baseline(client, prefix, true);
-    const p = await watchAll('always', names);
+    const p = await watchAll('auto', names);
     await p.discovery.close();
     const s = await watchAll('never', names);
     await s.discovery.close();
@@ -155,7 +155,7 @@ try {
     perService.push(s.ms);
     counts = { prefix: { ranges: p.ranges, watchers: p.watchers }, perService: { ranges: s.ranges, watchers: s.watchers } };
   }
-  console.log(`${services} services × ${each} instances watched through discovery.watch, same etcd, same run (medians of 5):`);
+  console.log(`${services} services × ${each} instances watched through discovery.watch (prefix mode: the default 'auto', threshold 50), same etcd, same run (medians of 5):`);
   console.log(`  requests at the server: prefix mode ${counts.prefix.ranges} Range + ${counts.prefix.watchers} watcher; per-service ${counts.perService.ranges} Range + ${counts.perService.watchers} watchers`);
   console.log(
     `  cold start (first watch → every service has its snapshot): one prefix range + the provider's reader into a Map ${median(floor).toFixed(1)} ms ` +

@@ -172,9 +172,9 @@ export class PrefixFeed {
   #sync(): Promise<void> {
     this.#syncing ??= (async () => {
       try {
-        // Lists started in the same turn (engines starting together) are loaded by this one range.
-        await new Promise((resolve) => setImmediate(resolve));
-        const revision = await this.#rangePrefix([...this.#services.values()]);
+        // Every name known when the first page arrives is loaded by this one range: lists that
+        // start while it is in flight (engines starting together) join it.
+        const revision = await this.#rangePrefix(() => [...this.#services.values()]);
         if (this.#closed) return;
         this.#revision = revision;
         this.#synced = true;
@@ -205,9 +205,10 @@ export class PrefixFeed {
    * One range over the whole prefix (in pages, all at the first page's revision); the names in
    * `states` get exactly what it found, plus the events that arrived meanwhile. Returns its revision.
    */
-  async #rangePrefix(states: readonly ServiceState[]): Promise<number> {
+  async #rangePrefix(which: readonly ServiceState[] | (() => readonly ServiceState[])): Promise<number> {
     const { client, prefix, pageSize } = this.#context;
-    const wanted = new Map(states.map((s) => [s.name, new Map<string, Instance>()]));
+    let states: readonly ServiceState[] = [];
+    let wanted = new Map<string, Map<string, Instance>>();
     const recorded: Recorded[] = [];
     this.#recorders.add(recorded);
     let revision = 0;
@@ -221,7 +222,11 @@ export class PrefixFeed {
         } catch (error) {
           throw this.#context.toError(error, `listing the prefix "${prefix}"`);
         }
-        if (revision === 0) revision = Number(response.header.revision);
+        if (revision === 0) {
+          revision = Number(response.header.revision);
+          states = typeof which === 'function' ? which() : which;
+          wanted = new Map(states.map((s) => [s.name, new Map<string, Instance>()]));
+        }
         for (const kv of response.kvs) {
           const text = kv.key.toString();
           const slash = text.indexOf('/', prefix.length);
