@@ -21,6 +21,38 @@ export interface HandleSource {
 }
 
 /**
+ * One call's lease: a class, not closures, so an acquire/release costs one small object
+ * (acquire is on every call's path). The outcome object is made only for whoever hears it.
+ */
+class CallLease implements Lease {
+  readonly instance: Instance;
+  readonly #service: string;
+  readonly #balancer: Balancer;
+  readonly #started = performance.now();
+  #released = false;
+
+  constructor(service: string, instance: Instance, balancer: Balancer) {
+    this.#service = service;
+    this.instance = instance;
+    this.#balancer = balancer;
+  }
+
+  release(outcome?: { ok?: boolean; latencyMs?: number }): void {
+    if (this.#released) return;
+    this.#released = true;
+    const published = channels.callEnd.hasSubscribers;
+    if (!this.#balancer.onEnd && !published) return;
+    const result: CallOutcome = { ok: outcome?.ok ?? true, latencyMs: outcome?.latencyMs ?? performance.now() - this.#started };
+    this.#balancer.onEnd?.(this.instance, result);
+    if (published) channels.callEnd.publish({ service: this.#service, instance: this.instance, ok: result.ok, latencyMs: result.latencyMs });
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/**
  * A live view of one service: kept current by the shared watch, with its own balancer.
  * `pick()` is synchronous and does no I/O, allocation or clock read.
  */
@@ -102,18 +134,8 @@ export class ServiceHandle implements Disposable {
     if (!instance) throw new NoInstancesError(this.name);
     const balancer = this.#balancer;
     balancer.onStart?.(instance);
-    const service = this.name;
-    if (channels.callStart.hasSubscribers) channels.callStart.publish({ service, instance });
-    const started = performance.now();
-    let released = false;
-    const release = (outcome: { ok?: boolean; latencyMs?: number } = {}) => {
-      if (released) return;
-      released = true;
-      const result: CallOutcome = { ok: outcome.ok ?? true, latencyMs: outcome.latencyMs ?? performance.now() - started };
-      balancer.onEnd?.(instance, result);
-      if (channels.callEnd.hasSubscribers) channels.callEnd.publish({ service, instance, ok: result.ok, latencyMs: result.latencyMs });
-    };
-    return { instance, release, [Symbol.dispose]: () => release() };
+    if (channels.callStart.hasSubscribers) channels.callStart.publish({ service: this.name, instance });
+    return new CallLease(this.name, instance, balancer);
   }
 
   /** Releases this handle's share of the watch. */
