@@ -112,6 +112,76 @@ describe('prefix mode', () => {
     expect(log.of('invalid-record')).toEqual([]);
   });
 
+  it('services that start watching while writes stream in (cold range, then ranges of their own) end on exactly what etcd holds', async () => {
+    const prefix = `/${unique('pm')}/`;
+    const names = Array.from({ length: 60 }, (_, i) => `s${i}`);
+    await populate(prefix, names, 2);
+    const p = provider(prefix, { prefixMode: 'always' });
+    let writing = true;
+    let writes = 0;
+    // Writes to every service, puts and deletes, while watches start and their ranges are in flight.
+    const writer_ = (async () => {
+      for (let i = 0; writing && i < 5_000; i++) {
+        const name = names[i % names.length]!;
+        const id = `w${i % 3}`;
+        if (i % 4 === 3) await writer.delete().key(`${prefix}${name}/${id}`).exec();
+        else await writer.put(`${prefix}${name}/${id}`).value(record(name, id, 3000 + i)).exec();
+        writes++;
+      }
+    })();
+    const first = watchAll(p, names.slice(0, 40)); // one range over the prefix
+    await new Promise((r) => setTimeout(r, 50));
+    const later = watchAll(p, names.slice(40)); // loaded after the feed synced, by ranges of their own
+    await waitFor(() => [...first, ...later].every((r) => r.last() !== undefined), { what: 'every service to have a snapshot' });
+    await new Promise((r) => setTimeout(r, 300));
+    writing = false;
+    await writer_;
+    const truth = async (name: string) =>
+      (await writer.getAll().prefix(`${prefix}${name}/`).strings().then((kv) => Object.keys(kv).map((k) => `${k.slice(prefix.length + name.length + 1)}:${(JSON.parse(kv[k]!) as { port: number }).port}`))).sort();
+    const recorders = [...first, ...later];
+    await waitFor(
+      async () => {
+        for (let i = 0; i < names.length; i++) {
+          const seen = (recorders[i]!.last() ?? []).map((x) => `${x.id}:${x.port}`).sort();
+          if (seen.join() !== (await truth(names[i]!)).join()) return false;
+        }
+        return true;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, what: 'every service to hold what etcd holds' },
+    );
+    expect(writes).toBeGreaterThan(50);
+    expect(recorders.every((r) => r.errors().length === 0)).toBe(true);
+  });
+
+  it('a change that arrives through the shared watch while a service’s own range is in flight is not lost', async () => {
+    const prefix = `/${unique('pm')}/`;
+    await populate(prefix, ['a', 'b'], 1);
+    const client = new Etcd3({ hosts: etcd.endpoints });
+    const kv = client.kv as unknown as { range: (...args: unknown[]) => Promise<unknown> };
+    const realRange = kv.range.bind(kv);
+    // b's own range: once etcd answered it, b changes, and the answer is held until the shared watch has delivered that change.
+    kv.range = async (...args: unknown[]) => {
+      const answer = await realRange(...args);
+      if ((args[0] as { key?: Buffer }).key?.toString() === `${prefix}b/`) {
+        await writer.put(`${prefix}b/late`).value(record('b', 'late', 77)).exec();
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      return answer;
+    };
+    const p = etcdProvider({ client, prefix, prefixMode: 'always' }, { env: {} });
+    try {
+      const a = new Recorder();
+      p.watch('a', a.listener);
+      await a.until((x) => x.length === 1, 'a (the feed synced, its watch running)');
+      const b = new Recorder();
+      p.watch('b', b.listener);
+      await b.until((x) => x.map((i) => i.id).join() === 'i0,late', 'b with the change made while its range was in flight');
+    } finally {
+      await p.close();
+      client.close();
+    }
+  });
+
   it('the engine rules hold per service: an outage is one error per subscriber, recovery is delivered, and nothing is lost', async () => {
     const prefix = `/${unique('pm')}/`;
     const names = ['x', 'y', 'z'];
