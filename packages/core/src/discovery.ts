@@ -293,14 +293,23 @@ export class Discovery implements AsyncDisposable {
    * memory. A balancer that counts calls or latency (least_connections, peak_ewma, …) must
    * hear when each call ends, which `resolve()` cannot tell it: use {@link acquire} then.
    */
-  async resolve(name: string, options: FilterOptions & { context?: PickContext } = {}): Promise<Instance> {
-    const handle = this.#resolver(name, options);
-    if (!handle.routable) await this.#settle(handle);
+  resolve(name: string, options?: FilterOptions & { context?: PickContext }): Promise<Instance> {
+    try {
+      const handle = this.#resolver(name, options);
+      // Warm: one settled promise, as cheap as awaiting any value.
+      if (handle.routable) return Promise.resolve(this.#pickOne(handle, options?.context));
+      return this.#settle(handle).then(() => this.#pickOne(handle, options?.context));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  #pickOne(handle: ServiceHandle, context: PickContext | undefined): Instance {
     const balancer = handle.balancer;
     if (balancer.onStart || balancer.onEnd) {
-      throw new ConfigError(`balancer "${balancer.name}" needs to hear when each call ends, which resolve() cannot tell it: use \`await discovery.acquire("${name}")\` and \`lease.release({ ok })\`, or service("${name}").acquire()`, 'balancer');
+      throw new ConfigError(`balancer "${balancer.name}" needs to hear when each call ends, which resolve() cannot tell it: use \`await discovery.acquire("${handle.name}")\` and \`lease.release({ ok })\`, or service("${handle.name}").acquire()`, 'balancer');
     }
-    const instance = handle.pick(options.context);
+    const instance = handle.pick(context);
     if (!instance) throw this.#noInstance(handle);
     return instance;
   }
@@ -333,7 +342,7 @@ export class Discovery implements AsyncDisposable {
     return handle;
   }
 
-  #resolver(name: string, options: FilterOptions): ServiceHandle {
+  #resolver(name: string, options: FilterOptions = {}): ServiceHandle {
     this.#assertOpen();
     validateServiceName(name);
     const key = options.tags?.length || options.healthyOnly === false ? `${name}\u0000${options.healthyOnly ?? true}\u0000${(options.tags ?? []).join('\u0000')}` : name;
