@@ -1,5 +1,5 @@
 import { ProviderUnavailableError, type DiscoveryError } from '@disco/core';
-import { Backoff, delay, RateLimiter, toDiscoveryError } from '@disco/core/provider';
+import { Backoff, delay, jitter, RateLimiter, toDiscoveryError } from '@disco/core/provider';
 import type { ConsulHttp } from './consul-http.js';
 import { goDuration } from './mapping.js';
 import type { ResolvedOptions } from './options.js';
@@ -83,6 +83,8 @@ export class ChangeFeed {
   #checksRoundMs = 0;
   #lastSweep = -Infinity;
   #sweepTimer: NodeJS.Timeout | undefined;
+  /** The periodic safety sweep: finds, in bounded time, a change the feed could not place. */
+  #safetyTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(http: ConsulHttp, options: ResolvedOptions) {
@@ -178,6 +180,7 @@ export class ChangeFeed {
     this.#closed = true;
     clearTimeout(this.#lingerTimer);
     clearTimeout(this.#sweepTimer);
+    clearTimeout(this.#safetyTimer);
     if (this.#active) this.#stop();
   }
 
@@ -190,6 +193,19 @@ export class ChangeFeed {
     this.#run = run;
     void this.#loop('catalog', run.signal);
     void this.#loop('checks', run.signal);
+    this.#armSafetySweep();
+  }
+
+  #armSafetySweep(): void {
+    const every = this.#options.feedSweepIntervalMs;
+    if (every <= 0) return;
+    this.#safetyTimer = setTimeout(() => {
+      this.#safetyTimer = undefined;
+      if (!this.#active) return;
+      this.#sweep();
+      this.#armSafetySweep();
+    }, jitter(every));
+    this.#safetyTimer.unref();
   }
 
   #stop(): void {
@@ -203,6 +219,8 @@ export class ChangeFeed {
     this.#pending = [];
     clearTimeout(this.#sweepTimer);
     this.#sweepTimer = undefined;
+    clearTimeout(this.#safetyTimer);
+    this.#safetyTimer = undefined;
     this.#flipMode();
     this.#wakeAll();
   }

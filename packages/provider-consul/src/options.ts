@@ -59,6 +59,12 @@ export interface ConsulProviderOptions {
    * `wait` per turn (measured in the README).
    */
   feedThreshold?: number | undefined;
+  /**
+   * While the change feed runs, every watched service is also re-read this often (jittered), so
+   * a change the feed could not place is found in bounded time (CONSUL_FEED_SWEEP_INTERVAL).
+   * Default 5m; 0 = never.
+   */
+  feedSweepInterval?: Duration | undefined;
   /** Reason shown in Consul for `register(service, { healthy: false })` (maintenance mode; CONSUL_MAINTENANCE_REASON). */
   maintenanceReason?: string | undefined;
   /** Deregister this process's services on close() (CONSUL_DEREGISTER_ON_CLOSE). Default true. */
@@ -85,6 +91,7 @@ export interface ResolvedOptions {
   deregisterOnClose: boolean;
   maxConnections: number;
   feedThreshold: number;
+  feedSweepIntervalMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -105,6 +112,7 @@ const knownOptions = [
   'deregisterOnClose',
   'maxConnections',
   'feedThreshold',
+  'feedSweepInterval',
   'logger',
 ] as const satisfies readonly (keyof ConsulProviderOptions)[];
 const knownTls = ['enabled', 'ca', 'cert', 'key', 'serverName', 'insecureSkipVerify'] as const satisfies readonly (keyof ConsulTlsOptions)[];
@@ -133,6 +141,7 @@ export const variables = {
   deregisterOnClose: 'CONSUL_DEREGISTER_ON_CLOSE',
   maxConnections: 'CONSUL_MAX_CONNECTIONS',
   feedThreshold: 'CONSUL_FEED_THRESHOLD',
+  feedSweepInterval: 'CONSUL_FEED_SWEEP_INTERVAL',
 } as const;
 
 /** The provider's options from its environment variables (unset and empty ones are left out). */
@@ -156,6 +165,7 @@ export function optionsFromEnv(env: Env = process.env): ConsulProviderOptions {
   set('deregisterOnClose', variables.deregisterOnClose, (t) => bool(t, variables.deregisterOnClose));
   set('maxConnections', variables.maxConnections, (t) => whole(t, variables.maxConnections));
   set('feedThreshold', variables.feedThreshold, (t) => whole(t, variables.feedThreshold));
+  set('feedSweepInterval', variables.feedSweepInterval);
   const tls: ConsulTlsOptions = {};
   if (value('CONSUL_HTTP_SSL')) tls.enabled = bool(value('CONSUL_HTTP_SSL')!, 'CONSUL_HTTP_SSL');
   if (value('CONSUL_HTTP_SSL_VERIFY')) tls.insecureSkipVerify = !bool(value('CONSUL_HTTP_SSL_VERIFY')!, 'CONSUL_HTTP_SSL_VERIFY');
@@ -213,7 +223,7 @@ export function resolveOptions(options: ConsulProviderOptions, env: Env): Resolv
     if (key !== undefined) tls.key = key;
     if (tlsOptions.serverName) tls.servername = tlsOptions.serverName;
   }
-  const duration = (key: 'wait' | 'requestTimeout' | 'backoff.initial' | 'backoff.max', value: Duration | undefined, fallback: Duration) => parseDuration(value ?? fallback, source(key));
+  const duration = (key: 'wait' | 'requestTimeout' | 'backoff.initial' | 'backoff.max' | 'feedSweepInterval', value: Duration | undefined, fallback: Duration) => parseDuration(value ?? fallback, source(key));
   const waitMs = duration('wait', merged.wait, '5m');
   if (waitMs < 1000 || waitMs > 600_000) throw new ConfigError(`${source('wait')} must be from 1s to 10m (Consul's limit); got ${JSON.stringify(merged.wait)}`, source('wait'));
   const consistency = merged.consistency ?? 'default';
@@ -248,6 +258,7 @@ export function resolveOptions(options: ConsulProviderOptions, env: Env): Resolv
     deregisterOnClose: merged.deregisterOnClose !== false,
     maxConnections,
     feedThreshold,
+    feedSweepIntervalMs: duration('feedSweepInterval', merged.feedSweepInterval, '5m'),
   };
 }
 

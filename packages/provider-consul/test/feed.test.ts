@@ -72,6 +72,31 @@ describe('what the catalog does not show', () => {
   });
 });
 
+describe('the safety sweep', () => {
+  it('re-reads every watched service every feedSweepInterval while the feed runs, so nothing it missed stays missed; 0 turns it off', async () => {
+    const names = ['s1', 's2', 's3'];
+    const run = async (feedSweepInterval: string) => {
+      const { double, provider } = await fixture.start({ provider: { feedThreshold: 0, feedSweepInterval } });
+      for (const name of names) await register(double, { ID: `${name}-1`, Name: name, Check: { TTL: '10m', Status: 'passing' } });
+      await watchAll(provider, names);
+      await waitFor(() => seen(double, '/v1/health/state/any', 0, true) >= 1, { what: 'the feed' });
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 1_500));
+      // Unblocked reads of each service while nothing changed: only a sweep makes them.
+      return names.map((name) => seen(double, `/v1/health/service/${name}`, t0, false));
+    };
+    // Sweeps come at most once a second, so 1.5 s of a 300 ms interval is at least one each.
+    expect((await run('300ms')).every((reads) => reads >= 1)).toBe(true);
+    expect(await run('0')).toEqual([0, 0, 0]);
+  });
+
+  it('CONSUL_FEED_SWEEP_INTERVAL sets it, and a bad value names the variable', () => {
+    expect(resolveOptions({}, { CONSUL_FEED_SWEEP_INTERVAL: '2m' }).feedSweepIntervalMs).toBe(120_000);
+    expect(resolveOptions({}, {}).feedSweepIntervalMs).toBe(300_000);
+    expect(() => resolveOptions({}, { CONSUL_FEED_SWEEP_INTERVAL: 'often' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG', variable: 'CONSUL_FEED_SWEEP_INTERVAL' }));
+  });
+});
+
 describe('failures', () => {
   it('a failing feed is one error per watcher, and its recovery delivers a snapshot and later changes', async () => {
     const { double, provider } = await fixture.start({ provider: { feedThreshold: 0, backoff: { initial: '20ms', max: '200ms' } } });
