@@ -96,8 +96,14 @@ async function watchAll(mode: EtcdPrefixMode, list: readonly string[], given?: D
   });
   await all;
   const ms = performance.now() - start;
-  await new Promise((r) => setTimeout(r, 300)); // let the watches be created
-  const after = await atServer();
+  // Let the watches be created (per-service mode creates a thousand, one after another): until the count holds still.
+  let after = await atServer();
+  for (let i = 0; i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = await atServer();
+    if (now.watchers === after.watchers && now.ranges === after.ranges) break;
+    after = now;
+  }
   return { discovery, ms, holder, ranges: after.ranges - before.ranges, watchers: after.watchers - before.watchers };
 }
 
