@@ -93,9 +93,9 @@ export class WatchEngine {
   readonly #ttlMs: number;
   readonly #maxStaleMs: number;
   /** Problems already reported while they stay bad, so a re-list does not repeat them. */
-  readonly #reported = new Set<string>();
+  #reported: Set<string> | undefined;
   /** The skipped records the last full list reported (`ListResult.invalid`). */
-  #listInvalid = new Set<string>();
+  #listInvalid: Set<string> | undefined;
   #snapshot: readonly Instance[] | undefined;
   #healthy: readonly Instance[] = empty;
   #stale: DiscoveryError | undefined;
@@ -106,7 +106,7 @@ export class WatchEngine {
   /** Source runs not finished yet (a stopped one may still be letting go of its stream). */
   readonly #loops = new Set<Promise<void>>();
   /** Aborts reads in flight on close. */
-  readonly #closing = new AbortController();
+  #closing: AbortController | undefined;
   #synced = false;
   #fetchedAt = 0;
   #refreshAt = 0;
@@ -190,7 +190,7 @@ export class WatchEngine {
       this.#closed = true;
       this.#subscribers.clear();
       this.#stop();
-      this.#closing.abort();
+      this.#closing?.abort();
       clearTimeout(this.#staleTimer);
     }
     await Promise.allSettled([...this.#loops, ...(this.#inflight ? [this.#inflight] : [])]);
@@ -275,8 +275,12 @@ export class WatchEngine {
         position = result.position;
       }
       const follow = source.follow!;
+      // One controller per follow, tied to the run by a listener (AbortSignal.any keeps a registry
+      // of weak references per signal: too heavy for thousands of watched services).
       const stopFollow = new AbortController();
-      const run: Run = { signal: AbortSignal.any([signal, stopFollow.signal]), received: false, live: true };
+      const stopWithRun = () => stopFollow.abort();
+      signal.addEventListener('abort', stopWithRun, { once: true });
+      const run: Run = { signal: stopFollow.signal, received: false, live: true };
       const resyncMs = source.resyncMs ?? 0;
       const resyncTimer =
         resyncMs > 0
@@ -298,6 +302,7 @@ export class WatchEngine {
       }
       run.live = false;
       clearTimeout(resyncTimer);
+      signal.removeEventListener('abort', stopWithRun);
       stopFollow.abort();
       this.#flush();
       if (signal.aborted) return;
@@ -377,6 +382,7 @@ export class WatchEngine {
     this.#inflight ??= (async () => {
       try {
         const source = await this.#options.source();
+        this.#closing ??= new AbortController();
         const result = await source.list(this.#closing.signal);
         if (this.#closed) return;
         this.#backoff.reset();
@@ -404,9 +410,11 @@ export class WatchEngine {
   #accept(instances: Iterable<Instance>, invalid: readonly InvalidRecordError[] = []): void {
     // A list's skipped records are reported once while they stay bad: one that a later list no
     // longer skips is forgotten, so it is reported again if it goes bad again.
-    const listed = new Set(invalid.map((error) => error.message));
-    for (const message of this.#listInvalid) if (!listed.has(message)) this.#reported.delete(message);
-    this.#listInvalid = listed;
+    if (invalid.length > 0 || this.#listInvalid) {
+      const listed = new Set(invalid.map((error) => error.message));
+      for (const message of this.#listInvalid ?? []) if (!listed.has(message)) this.#reported?.delete(message);
+      this.#listInvalid = listed.size > 0 ? listed : undefined;
+    }
     for (const error of invalid) this.#invalid(error);
     this.#set.replace(this.#checked(instances));
     this.#fetchedAt = this.#now();
@@ -496,6 +504,7 @@ export class WatchEngine {
   }
 
   #invalid(error: InvalidRecordError): void {
+    this.#reported ??= new Set();
     if (this.#reported.has(error.message)) return;
     if (this.#reported.size >= 10_000) this.#reported.clear();
     this.#reported.add(error.message);
