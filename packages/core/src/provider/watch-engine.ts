@@ -59,6 +59,8 @@ interface Run {
   readonly signal: AbortSignal;
   received: boolean;
   live: boolean;
+  /** Where the next follow starts (the list's position, moved on by replace/advance). */
+  position: unknown;
 }
 
 const empty: readonly Instance[] = [];
@@ -275,13 +277,13 @@ export class WatchEngine {
         position = result.position;
       }
       const follow = source.follow!;
-      // One controller per follow, tied to the run by a listener (AbortSignal.any keeps a registry
-      // of weak references per signal: too heavy for thousands of watched services).
+      // One controller per follow, tied to the run by a listener: whatever a source leaves on its
+      // follow's signal goes with it (AbortSignal.any would keep a registry of weak references).
+      const resyncMs = source.resyncMs ?? 0;
       const stopFollow = new AbortController();
       const stopWithRun = () => stopFollow.abort();
       signal.addEventListener('abort', stopWithRun, { once: true });
-      const run: Run = { signal: stopFollow.signal, received: false, live: true };
-      const resyncMs = source.resyncMs ?? 0;
+      const run: Run = { signal: stopFollow.signal, received: false, live: true, position };
       const resyncTimer =
         resyncMs > 0
           ? setTimeout(() => {
@@ -295,12 +297,13 @@ export class WatchEngine {
       let failed = false;
       try {
         await this.#limiter.take(run.signal);
-        end = await follow.call(source, position, this.#sink(run, (p) => (position = p)), run.signal);
+        end = await follow.call(source, position, new WatchEngine.#Sink(this, run), run.signal);
       } catch (error) {
         failed = true;
         failure = error;
       }
       run.live = false;
+      position = run.position;
       clearTimeout(resyncTimer);
       signal.removeEventListener('abort', stopWithRun);
       stopFollow.abort();
@@ -327,44 +330,63 @@ export class WatchEngine {
     }
   }
 
-  #sink(run: Run, setPosition: (position: unknown) => void): FollowSink {
-    const live = () => run.live && !run.signal.aborted;
-    return {
-      replace: (instances, position) => {
-        if (!live()) return;
-        run.received = true;
-        if (position !== undefined) setPosition(position);
-        if (this.#stale) return this.#accept(instances);
-        if (this.#set.replace(this.#checked(instances)) || this.#publishQueued) {
-          this.#publishQueued = true;
-          this.#flush();
-        }
-      },
-      upsert: (instance) => {
-        if (!live()) return;
-        run.received = true;
-        const problem = instanceProblem(instance);
-        if (problem) return this.#invalid(new InvalidRecordError(`instance of "${this.name}"`, problem));
-        if (this.#set.upsert(instance)) this.#queuePublish();
-      },
-      remove: (id) => {
-        if (!live()) return;
-        run.received = true;
-        if (this.#set.remove(id)) this.#queuePublish();
-      },
-      advance: (position) => {
-        if (!live()) return;
-        run.received = true;
-        setPosition(position);
-      },
-      invalid: (error) => {
-        if (live()) this.#invalid(error);
-      },
-      stale: (error) => {
-        if (live()) this.#fail(error);
-      },
-    };
-  }
+  /**
+   * What a follow writes into: one small object per follow with its methods on the prototype
+   * (closures per follow cost ~0.5 KB for each of thousands of watched services). Nested in the
+   * engine's class body so it may reach the engine's private state.
+   */
+  static readonly #Sink = class Sink implements FollowSink {
+    readonly #engine: WatchEngine;
+    readonly #run: Run;
+
+    constructor(engine: WatchEngine, run: Run) {
+      this.#engine = engine;
+      this.#run = run;
+    }
+
+    /** Whether this follow may still write (not ended, not stopped). */
+    #take(): boolean {
+      const run = this.#run;
+      if (!run.live || run.signal.aborted) return false;
+      run.received = true;
+      return true;
+    }
+
+    replace(instances: Iterable<Instance>, position?: unknown): void {
+      if (!this.#take()) return;
+      const engine = this.#engine;
+      if (position !== undefined) this.#run.position = position;
+      if (engine.#stale) return engine.#accept(instances);
+      if (engine.#set.replace(engine.#checked(instances)) || engine.#publishQueued) {
+        engine.#publishQueued = true;
+        engine.#flush();
+      }
+    }
+
+    upsert(instance: Instance): void {
+      if (!this.#take()) return;
+      const engine = this.#engine;
+      const problem = instanceProblem(instance);
+      if (problem) return engine.#invalid(new InvalidRecordError(`instance of "${engine.name}"`, problem));
+      if (engine.#set.upsert(instance)) engine.#queuePublish();
+    }
+
+    remove(id: string): void {
+      if (this.#take() && this.#engine.#set.remove(id)) this.#engine.#queuePublish();
+    }
+
+    advance(position: unknown): void {
+      if (this.#take()) this.#run.position = position;
+    }
+
+    invalid(error: InvalidRecordError): void {
+      if (this.#run.live && !this.#run.signal.aborted) this.#engine.#invalid(error);
+    }
+
+    stale(error: DiscoveryError): void {
+      if (this.#run.live && !this.#run.signal.aborted) this.#engine.#fail(error);
+    }
+  };
 
   /** Waits `ms` (clamped to what a timer can hold); false when the run was stopped meanwhile. */
   async #sleep(ms: number, signal: AbortSignal): Promise<boolean> {
