@@ -1,10 +1,11 @@
 // pnpm bench: a Service with 5,000 endpoints in 50 EndpointSlices, served by the Kubernetes
 // API double. (1) Initial sync: a fresh provider's watch() until its first snapshot, next to
-// the baseline of fetching the same list and JSON-parsing it. (2) One change (one endpoint
+// the baseline of GETting the same list (HTTPS, a new connection, as the provider does) and JSON-parsing it. (2) One change (one endpoint
 // flips readiness): write → listener snapshot, next to a raw watch stream receiving and
 // parsing the same event. (3) A burst: all 50 slices rewritten at once. Same server, same
 // run; printed as ratios.
 // Needs dist/ of this package and of @disco/core and @disco/testing (`pnpm build` builds this one).
+import { request } from 'node:https';
 import { KubernetesApiDouble, makeTempDir, removeDir, type EndpointInit } from '@disco/testing';
 import type { Instance } from '@disco/core';
 import { kubernetesProvider } from '@disco/provider-k8s';
@@ -25,8 +26,7 @@ const endpoints = (s: number, notReady = -1): EndpointInit[] =>
   Array.from({ length: perSlice }, (_, i) => ({ address: `10.${s}.${i >> 8}.${i & 255}`, pod: `pod-${s}-${i}`, zone: `zone-${i % 3}`, nodeName: `node-${i % 20}`, ready: i !== notReady }));
 for (let s = 0; s < slices; s++) double.applyEndpointSlice({ name: `${service}-${s}`, service, endpoints: endpoints(s) });
 
-const listPath = `${double.url}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`;
-const headers = { authorization: `Bearer ${double.token}` };
+const listPath = `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`;
 
 try {
   // --- 1. initial sync -------------------------------------------------------------------
@@ -34,7 +34,8 @@ try {
   const synced: number[] = [];
   for (let r = 0; r < runs; r++) {
     let t = performance.now();
-    const body = (await (await fetch(`${listPath}&limit=500`, { headers })).json()) as { items: { endpoints: unknown[] }[] };
+    // The same HTTPS request (a new TLS connection, as the provider's list makes) and JSON.parse.
+    const body = (await double.request(`${listPath}&limit=500`)).json<{ items: { endpoints: unknown[] }[] }>();
     raw.push(performance.now() - t);
     if (body.items.reduce((n, s) => n + s.endpoints.length, 0) !== slices * perSlice) throw new Error('baseline saw the wrong count');
 
@@ -50,7 +51,7 @@ try {
   }
   const syncRatio = median(synced) / median(raw);
   console.log(`\ninitial sync of ${slices * perSlice} endpoints in ${slices} EndpointSlices (median of ${runs})`);
-  console.log(`  baseline: fetch the list + JSON.parse     ${fmt(median(raw)).padStart(10)}`);
+  console.log(`  baseline: GET the list + JSON.parse       ${fmt(median(raw)).padStart(10)}`);
   console.log(`  provider: watch() → first snapshot        ${fmt(median(synced)).padStart(10)}   ${syncRatio.toFixed(2)}× the baseline`);
 
   // --- 2. one change ---------------------------------------------------------------------
@@ -63,25 +64,26 @@ try {
 
   // A raw watch stream on the same server, from the current resourceVersion.
   const controller = new AbortController();
-  const stream = await fetch(`${listPath}&watch=true&resourceVersion=${double.store.revision}`, { headers, signal: controller.signal });
   let onRawEvent: (() => void) | undefined;
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
+  await new Promise<void>((resolve, reject) => {
+    const req = request(`${double.url}${listPath}&watch=true&resourceVersion=${double.store.revision}`, { ca: double.ca, agent: false, signal: controller.signal, headers: { authorization: `Bearer ${double.token}` } }, (res) => {
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
         let nl: number;
         while ((nl = buffer.indexOf('\n')) >= 0) {
           JSON.parse(buffer.slice(0, nl));
           buffer = buffer.slice(nl + 1);
           onRawEvent?.();
         }
-      }
-    } catch {
-      // aborted at the end
-    }
-  })();
+      });
+      res.on('error', () => {}); // aborted at the end
+      resolve();
+    });
+    req.on('error', (error) => (controller.signal.aborted ? undefined : reject(error)));
+    req.end();
+  });
 
   const rawChange: number[] = [];
   const providerChange: number[] = [];

@@ -76,6 +76,10 @@ export class KubeClients {
         if (next !== undefined) url.searchParams.set('continue', next);
         const request = new RequestContext(url.toString(), HttpMethod.GET);
         request.setHeaderParam('Accept', 'application/json');
+        // client-node keeps its agents (and their idle sockets) for the process: a list's
+        // connection would stay open, unused, until the server's idle timeout. Lists are
+        // occasional (sync, 410, a new service), so each closes its connection once read.
+        request.setHeaderParam('Connection', 'close');
         request.setSignal(signal);
         await this.#kubeConfig.applySecurityAuthentication(request);
         const response = await this.#http.send(request).toPromise();

@@ -106,7 +106,21 @@ export class SwitchingSource implements ServiceSource<string> {
   async follow(position: string, sink: FollowSink<string>, signal: AbortSignal): Promise<FollowEnd> {
     const release = this.#sharing.use(this.#service);
     let at = position;
-    const tracking: FollowSink<string> = { ...sink, advance: (p) => ((at = p), sink.advance(p)), replace: (instances: Iterable<Instance>, p?: string) => ((at = p ?? at), sink.replace(instances, p)) };
+    // The engine's sink keeps its methods on its prototype: delegate, never spread it.
+    const tracking: FollowSink<string> = {
+      replace: (instances: Iterable<Instance>, p?: string) => {
+        if (p !== undefined) at = p;
+        sink.replace(instances, p);
+      },
+      upsert: (instance) => sink.upsert(instance),
+      remove: (id) => sink.remove(id),
+      advance: (p) => {
+        at = p;
+        sink.advance(p);
+      },
+      invalid: (error) => sink.invalid(error),
+      stale: (error) => sink.stale(error),
+    };
     try {
       // Each turn is one mode; a turn ends only when the mode flips (or the engine stops us).
       while (!signal.aborted) {

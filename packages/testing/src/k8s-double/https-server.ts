@@ -87,7 +87,8 @@ export class HttpsDouble {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.#port, '127.0.0.1', () => resolve());
+      // A deep accept queue: a thousand clients connecting at once is what some tests measure.
+      server.listen({ port: this.#port, host: '127.0.0.1', backlog: 4096 }, () => resolve());
     });
     this.#port = (server.address() as { port: number }).port;
     this.#server = server;
