@@ -31,12 +31,14 @@ if (realKubeconfig) {
   describe('against the cluster named by KUBECONFIG', () => {
     const namespace = process.env.K8S_NAMESPACE ?? 'default';
     const backend = sliceBackend(loadKubeConfig(realKubeconfig), namespace);
-    describeProvider('kubernetes (real cluster)', () => kubernetesProvider({ ...fast, watchTimeout: '60s', kubeconfig: realKubeconfig, namespace }, { env: {} }), {
-      ...suite,
-      backend,
-      settleTimeoutMs: 15_000,
-      noOutage: 'a real cluster cannot be stopped by a test',
-    });
+    for (const namespaceWatch of ['auto', 'always'] as const) {
+      describeProvider(`kubernetes (real cluster, namespaceWatch ${namespaceWatch})`, () => kubernetesProvider({ ...fast, watchTimeout: '60s', kubeconfig: realKubeconfig, namespace, namespaceWatch }, { env: {} }), {
+        ...suite,
+        backend,
+        settleTimeoutMs: 15_000,
+        noOutage: 'a real cluster cannot be stopped by a test',
+      });
+    }
     afterAll(() => backend.cleanup());
   });
 } else {
