@@ -39,7 +39,7 @@ function entries(type: ResourceType) {
     singularName: type.singular,
     namespaced: type.namespaced,
     kind: type.kind,
-    verbs: type.plural === 'namespaces' ? resourceVerbs.filter((v) => v !== 'deletecollection') : resourceVerbs,
+    verbs: resourceVerbs,
     ...(type.shortNames.length > 0 && { shortNames: type.shortNames }),
     ...((type.plural === 'pods' || type.plural === 'services') && { categories: ['all'] }),
   };

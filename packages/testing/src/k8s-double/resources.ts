@@ -49,7 +49,8 @@ export interface ResourceType {
   readonly fieldLabelConversion: 'own' | 'default';
 }
 
-const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
+// deletecollection is not implemented, so not advertised (a client that reads discovery never tries it).
+const verbs = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] as const;
 export const resourceVerbs: readonly string[] = verbs;
 
 function type(plural: ResourceName, singular: string, kind: string, group: string, namespaced: boolean, shortNames: string[], fieldLabels: string[], subresources: string[] = []): ResourceType {
