@@ -71,4 +71,18 @@ describe('pods mode', () => {
     expect((await f.provider({ mode: 'pods', addressType: 'IPv6' }).discover('dual')).map((i) => i.address)).toEqual(['fd00::13:1']);
     expect((await f.provider({ mode: 'pods' }).discover('dual')).map((i) => i.address)).toEqual(['10.13.0.1']);
   });
+
+  it('sees a pod deleted through the API terminate gracefully: terminating (deletionTimestamp) for its grace period, then gone', async () => {
+    for (const name of ['pay-1', 'pay-2']) f.double.applyPod({ name, labels: { app: 'payments' }, ip: name === 'pay-1' ? '10.12.0.1' : '10.12.0.2', nodeName: 'node-a' });
+    const recorder = new Recorder();
+    const stop = f.provider({ mode: 'pods', terminating: 'unhealthy' }).watch('payments', recorder.listener);
+    await waitFor(() => ids(recorder.last()).join() === 'pay-1,pay-2', { what: 'both pods' });
+    const deleted = await f.double.request('/api/v1/namespaces/default/pods/pay-1', { method: 'DELETE', body: { gracePeriodSeconds: 1 } });
+    expect(deleted.json()).toMatchObject({ metadata: { deletionTimestamp: expect.any(String), deletionGracePeriodSeconds: 1 } });
+    // Still ready while it drains: kept, as unhealthy and marked terminating.
+    await waitFor(() => recorder.last()?.find((i) => i.id === 'pay-1')?.metadata['k8s.terminating'] === 'true', { what: 'pay-1 terminating' });
+    expect(recorder.last()!.find((i) => i.id === 'pay-1')!.healthy).toBe(false);
+    await waitFor(() => ids(recorder.last()).join() === 'pay-2', { timeoutMs: 5_000, what: 'pay-1 gone after its grace period' });
+    stop();
+  });
 });

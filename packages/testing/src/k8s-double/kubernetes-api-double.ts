@@ -252,7 +252,8 @@ export class KubernetesApiDouble {
           agent: false,
           headers: {
             accept: 'application/json',
-            ...(body !== undefined && { 'content-type': 'application/json' }),
+            // Node frames no body of a DELETE by itself: say its length.
+            ...(body !== undefined && { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }),
             ...(token !== null && token !== undefined && { authorization: `Bearer ${token}` }),
             ...init.headers,
           },
