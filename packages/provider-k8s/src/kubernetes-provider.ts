@@ -63,7 +63,6 @@ export class KubernetesProvider implements Provider, AsyncDisposable {
       source: (name) => this.source(name),
       emit: (event) => this.#events.emit(event),
       logger: options.logger,
-      backoff: options.backoff,
     });
     const shared = this.#sharedListing();
     this.#sharing = new WatchSharing(options.namespaceWatch, options.namespaceWatchThreshold, shared !== undefined);

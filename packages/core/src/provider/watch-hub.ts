@@ -1,5 +1,4 @@
 import { abortable, throwIfAborted } from '../abort.js';
-import type { BackoffOptions } from '../backoff.js';
 import { InvalidRecordError, type DiscoveryError } from '../errors.js';
 import type { InstanceFilter } from '../instance-filter.js';
 import { unsubscribeOnAbort } from '../listeners.js';
@@ -20,8 +19,6 @@ export interface WatchHubOptions {
   /** Where engine events (invalid records, re-lists, recoveries) go: the provider's own `onEvent` listeners. */
   readonly emit: (event: ProviderEvent) => void;
   readonly logger: Logger;
-  readonly backoff?: BackoffOptions | undefined;
-  readonly rate?: { readonly perSecond: number; readonly burst: number } | undefined;
 }
 
 /** A provider's `watch` hands out every instance, healthy or not: the consumer filters. */
@@ -104,9 +101,8 @@ export class WatchHub {
     return new WatchEngine({
       name,
       provider,
+      // Backoff and rate bound come with the source (ServiceSource.backoff / .rate), as under a Discovery.
       source: () => this.#options.source(name),
-      backoff: this.#options.backoff,
-      rate: this.#options.rate,
       hooks: {
         error: (error: DiscoveryError) => logger.warn({ service: name, code: error.code }, `${provider}: watch of "${name}" failed; serving the last snapshot: ${error.message}`),
         event: (event) => this.#options.emit(event),
