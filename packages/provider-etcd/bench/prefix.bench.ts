@@ -7,10 +7,12 @@ import { EtcdCluster } from '@disco/testing';
 import { createDiscovery, type Discovery, type Instance } from '@disco/core';
 import { Etcd3 } from 'etcd3';
 import { etcdProvider, type EtcdPrefixMode } from '@disco/provider-etcd';
-// The provider's own record reader (not public API): what any client must do to turn a value into an Instance.
-import { codecFor, readEntry } from '../dist/record.js';
+import type * as RecordModule from '../src/record.js';
 import { serverCounters } from '../test/helpers.ts';
 
+// The provider's own record reader (not public API): what any client must do to turn a value into
+// an Instance. Taken from the build at run time (the bench runs on dist), typed from the source.
+const { codecFor, readEntry } = (await import(new URL('../dist/record.js', import.meta.url).href)) as typeof RecordModule;
 const codec = codecFor('disco');
 
 const services = 1_000;
