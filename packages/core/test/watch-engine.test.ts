@@ -410,3 +410,18 @@ describe('never two equal snapshots in a row', () => {
     expect(r.described()).toEqual(['snap:a1', 'snap:a1+c3']);
   });
 });
+
+describe('stopping', () => {
+  it('a subscriber that leaves while the first list is delivered leaves no follow behind, and close() settles', async () => {
+    const source = new ScriptedSource();
+    source.state = [inst('a1')];
+    const { engine } = engineFor(source);
+    const stop = engine.subscribe(healthyFilter, (event) => {
+      if ('instances' in event) stop();
+    });
+    await waitFor(() => !engine.following);
+    await tick(20);
+    expect(source.follows).toBe(0);
+    await engine.close();
+  });
+});

@@ -280,6 +280,8 @@ export class WatchEngine {
       // One controller per follow, tied to the run by a listener: whatever a source leaves on its
       // follow's signal goes with it (AbortSignal.any would keep a registry of weak references).
       const resyncMs = source.resyncMs ?? 0;
+      // A subscriber may have left while the list was delivered: then there is nothing to follow.
+      if (signal.aborted) return;
       const stopFollow = new AbortController();
       const stopWithRun = () => stopFollow.abort();
       signal.addEventListener('abort', stopWithRun, { once: true });
