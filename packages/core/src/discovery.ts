@@ -342,13 +342,16 @@ export class Discovery implements AsyncDisposable {
     return handle;
   }
 
-  #resolver(name: string, options: FilterOptions = {}): ServiceHandle {
+  /** The live handle behind resolve()/acquire(): on a warm name one map read, no allocation. */
+  #resolver(name: string, options?: FilterOptions): ServiceHandle {
     this.#assertOpen();
-    validateServiceName(name);
-    const key = options.tags?.length || options.healthyOnly === false ? `${name}\u0000${options.healthyOnly ?? true}\u0000${(options.tags ?? []).join('\u0000')}` : name;
+    const filtered = options !== undefined && (Boolean(options.tags?.length) || options.healthyOnly === false);
+    const key = filtered ? `${name}\u0000${options.healthyOnly ?? true}\u0000${(options.tags ?? []).join('\u0000')}` : name;
     let handle = this.#resolvers.get(key);
     if (!handle || handle.closed) {
-      handle = this.service(name, { tags: options.tags, healthyOnly: options.healthyOnly });
+      // Only a valid name ever gets into the map, so a hit needs no validation.
+      validateServiceName(name);
+      handle = this.service(name, { tags: options?.tags, healthyOnly: options?.healthyOnly });
       this.#resolvers.set(key, handle);
     }
     return handle;
