@@ -6,7 +6,7 @@ import { channels, traced } from './diagnostics.js';
 import { parseDuration, type Duration } from './duration.js';
 import { ClosedError, ConfigError, NoInstancesError, TimeoutError, UnsupportedError, type DiscoveryError } from './errors.js';
 import { sourceFromProvider } from './provider/provider-source.js';
-import { WatchEngine } from './provider/watch-engine.js';
+import { WatchEngine, type EngineOptions } from './provider/watch-engine.js';
 import { HealthAgent } from './health/health-agent.js';
 import { httpProbe } from './health/http-probe.js';
 import { assertHealthStatus, getProbe, type HealthProbe, type HealthStatus, type ProbeKind } from './health/probe.js';
@@ -100,6 +100,7 @@ export class Discovery implements AsyncDisposable {
   readonly #ttlMs: number;
   readonly #maxStaleMs: number;
   readonly #entries = new Map<string, WatchEngine>();
+  #engineOptions: EngineOptions | undefined;
   readonly #registrations = new Map<string, Registration>();
   readonly #handles = new Set<ServiceHandle>();
   /** One live handle per name (and filter) behind `resolve()` and `acquire()`. */
@@ -429,18 +430,19 @@ export class Discovery implements AsyncDisposable {
   #entry(name: string): WatchEngine {
     let entry = this.#entries.get(name);
     if (entry) return entry;
-    entry = new WatchEngine({
-      name,
+    // One settings object for every engine: a watched service costs only its own state.
+    this.#engineOptions ??= {
       provider: this.#providerName,
-      source: async () => sourceFromProvider(await this.#getProvider(), name, this.#ttlMs),
+      source: async (service) => sourceFromProvider(await this.#getProvider(), service, this.#ttlMs),
       ttlMs: this.#ttlMs,
       maxStaleMs: this.#maxStaleMs,
       hooks: {
-        error: (error) => this.#reportError(error, name),
+        error: (error, service) => this.#reportError(error, service),
         event: (event) => this.#providerEvent(event),
-        listenerError: (error) => this.#logger.error({ service: name, err: error }, 'disco: a watch listener threw'),
+        listenerError: (error, service) => this.#logger.error({ service, err: error }, 'disco: a watch listener threw'),
       },
-    });
+    };
+    entry = new WatchEngine(name, this.#engineOptions);
     this.#entries.set(name, entry);
     return entry;
   }

@@ -149,7 +149,7 @@ describe('cache', () => {
     let now = 0;
     const source = { list: async () => ({ instances: await provider.discover() }) };
     const hooks = { error: () => {}, event: () => {}, listenerError: () => {} };
-    const entry = new WatchEngine({ name: 'svc', provider: 'scripted', source: () => source, hooks, ttlMs: 1000, now: () => now, random: () => 0.5 });
+    const entry = new WatchEngine('svc', { provider: 'scripted', source: () => source, hooks, ttlMs: 1000, now: () => now, random: () => 0.5 });
     await entry.read(healthyFilter);
     now = 800; // before the refresh-ahead point (75 % + 0.5 × 20 % = 85 % of the TTL)
     await entry.read(healthyFilter);

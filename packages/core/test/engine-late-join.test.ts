@@ -31,7 +31,7 @@ it('a late joiner during an outage is delivered the recovery snapshot, unchanged
       }),
   };
   const errors: DiscoveryError[] = [];
-  const engine = new WatchEngine({ name: 'svc', provider: 'scripted', source: () => source, backoff: { initial: 10, max: 40 }, hooks: { error: (e) => errors.push(e), event: () => {}, listenerError: (e) => errors.push(e as DiscoveryError) } });
+  const engine = new WatchEngine('svc', { provider: 'scripted', source: () => source, backoff: { initial: 10, max: 40 }, hooks: { error: (e) => errors.push(e), event: () => {}, listenerError: (e) => errors.push(e as DiscoveryError) } });
   engines.push(engine);
   const early: WatchEvent[] = [];
   engine.subscribe(healthyFilter, (e) => void early.push(e));

@@ -28,8 +28,7 @@ describe('ListResult.invalid', () => {
   it('the engine reports a list skipped record once while it stays bad, and again when it goes bad again', async () => {
     const source = new PolledSource();
     const events: ProviderEvent[] = [];
-    const engine = new WatchEngine({
-      name: 'svc',
+    const engine = new WatchEngine('svc', {
       provider: 'polled',
       source: () => source,
       hooks: { error: () => {}, event: (e) => events.push(e), listenerError: () => {} },
@@ -55,7 +54,7 @@ describe('ListResult.invalid', () => {
     const source = new PolledSource();
     source.skipped = ['ghost', 'phantom'];
     const events: ProviderEvent[] = [];
-    const engine = new WatchEngine({ name: 'svc', provider: 'polled', source: () => source, ttlMs: 0, hooks: { error: () => {}, event: (e) => events.push(e), listenerError: () => {} } });
+    const engine = new WatchEngine('svc', { provider: 'polled', source: () => source, ttlMs: 0, hooks: { error: () => {}, event: (e) => events.push(e), listenerError: () => {} } });
     stops.push(() => engine.close());
     expect(await engine.read({ healthyOnly: false })).toHaveLength(1);
     expect(events.map((e) => e.type === 'invalid-record' && e.error.key)).toEqual(['ghost', 'phantom']);

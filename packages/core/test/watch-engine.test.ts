@@ -1,5 +1,5 @@
 import { createDiscovery, createInstance, type Balancer, type DiscoveryError, type Instance, type ProviderEvent, type WatchEvent } from '@disco/core';
-import { InstanceSet, instanceProblem, WatchEngine, type FollowEnd, type FollowSink, type ServiceSource } from '@disco/core/provider';
+import { InstanceSet, instanceProblem, RateLimiter, WatchEngine, type AttachedSink, type EngineOptions, type FollowEnd, type FollowSink, type ServiceSource } from '@disco/core/provider';
 import { waitFor } from '@disco/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthyFilter } from '../src/instance-filter.js';
@@ -51,6 +51,40 @@ class ScriptedSource implements ServiceSource<number> {
   }
 }
 
+/**
+ * The same backend as a stream shared by many services: the engine attaches its sink (no
+ * promise, no signal); ending or failing the stream ends the attachment through `sink.end`.
+ */
+class AttachedScriptedSource extends ScriptedSource {
+  unhooks = 0;
+
+  attach(position: number, sink: AttachedSink<number>): () => void {
+    this.follows++;
+    this.startedAt.push(performance.now());
+    const stream: Stream = {
+      position,
+      sink,
+      open: true,
+      end: (value) => {
+        if (!stream.open) return;
+        stream.open = false;
+        sink.end(value);
+      },
+      fail: (error) => {
+        if (!stream.open) return;
+        stream.open = false;
+        sink.end(error as DiscoveryError);
+      },
+    };
+    this.streams.push(stream);
+    this.onFollow?.(stream);
+    return () => {
+      this.unhooks++;
+      stream.open = false;
+    };
+  }
+}
+
 interface Stream {
   position: number;
   sink: FollowSink<number>;
@@ -64,11 +98,10 @@ afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.close()));
 });
 
-function engineFor(source: ServiceSource<number>, extra: Partial<ConstructorParameters<typeof WatchEngine>[0]> = {}) {
+function engineFor(source: ServiceSource<number>, extra: Partial<EngineOptions> = {}) {
   const errors: DiscoveryError[] = [];
   const events: ProviderEvent[] = [];
-  const engine = new WatchEngine({
-    name: 'svc',
+  const engine = new WatchEngine('svc', {
     provider: 'scripted',
     source: () => source,
     hooks: { error: (e) => errors.push(e), event: (e) => events.push(e), listenerError: (e) => errors.push(e as DiscoveryError) },
@@ -86,9 +119,12 @@ function recorder() {
   return { events, listener, described };
 }
 
-describe('the watch engine', () => {
+describe.each([
+  ['a follow with its own stream', ScriptedSource],
+  ['an attachment to a shared stream', AttachedScriptedSource],
+])('the watch engine, for %s', (_, Source) => {
   it('rule 1: one source run however many subscribers; stopped with the last', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     source.state = [inst('a1')];
     const { engine } = engineFor(source);
     const stops = Array.from({ length: 30 }, () => engine.subscribe(healthyFilter, () => {}));
@@ -102,7 +138,7 @@ describe('the watch engine', () => {
   });
 
   it('rule 2: a late subscriber gets the current state at once, and the error while the source fails', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     source.state = [inst('a1')];
     const { engine } = engineFor(source);
     const first = recorder();
@@ -118,7 +154,7 @@ describe('the watch engine', () => {
   });
 
   it('rule 3: one error per outage however many retries; recovery delivers the snapshot even if unchanged', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     source.state = [inst('a1')];
     const { engine, errors, events } = engineFor(source);
     const r = recorder();
@@ -136,7 +172,7 @@ describe('the watch engine', () => {
   });
 
   it('rule 4: the backoff grows across failed follows and resets only after one stayed up a second', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     const { engine } = engineFor(source, { backoff: { initial: 50, max: 10_000 }, random: () => 1, rate: { perSecond: 1000, burst: 1000 } });
     // Every follow delivers garbage and then fails at once: garbage must not look like health.
     source.onFollow = (stream) =>
@@ -155,7 +191,7 @@ describe('the watch engine', () => {
   });
 
   it('rule 5: a clean end is resumed at once from the last position; a clean end at once with nothing is a failure that backs off', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     source.state = [inst('a1')];
     const { engine, errors } = engineFor(source, { backoff: { initial: 300, max: 300 }, random: () => 1 });
     const r = recorder();
@@ -178,7 +214,7 @@ describe('the watch engine', () => {
   });
 
   it('rule 5: requests stay within the rate bound whatever the server answers', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     const { engine } = engineFor(source, { rate: { perSecond: 5, burst: 5 } });
     // A server that "delivers" something and ends every watch at once would otherwise be hammered.
     source.onFollow = (stream) =>
@@ -194,7 +230,7 @@ describe('the watch engine', () => {
   });
 
   it('rule 5: relist on a gone position lists again, and repeated quick relists back off', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     source.state = [inst('a1')];
     const { engine, events } = engineFor(source, { backoff: { initial: 100, max: 100 }, random: () => 1 });
     engine.subscribe(healthyFilter, () => {});
@@ -206,7 +242,7 @@ describe('the watch engine', () => {
   });
 
   it('rule 6: a periodic re-list catches what a silent stream missed, and reports it', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     source.state = [inst('a1')];
     source.resyncMs = 100;
     const { engine, events } = engineFor(source);
@@ -220,7 +256,7 @@ describe('the watch engine', () => {
   });
 
   it('rule 6: snapshots keep unchanged objects, batch one turn of changes, and are never equal twice in a row', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     source.state = [inst('a1'), inst('b2')];
     const { engine } = engineFor(source);
     const r = recorder();
@@ -242,7 +278,7 @@ describe('the watch engine', () => {
   });
 
   it('rule 7: reads without a watch are stale-while-revalidate; only a cold read waits', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     source.state = [inst('a1')];
     let now = 0;
     const { engine } = engineFor(source, { ttlMs: 1_000, now: () => now });
@@ -255,7 +291,7 @@ describe('the watch engine', () => {
   });
 
   it('rule 8: a subscriber that joined during an outage recovers when the source does', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     source.failing = new Error('connection refused');
     const { engine } = engineFor(source);
     const r = recorder();
@@ -268,7 +304,7 @@ describe('the watch engine', () => {
   });
 
   it('a follow that reconnects by itself marks the snapshot stale once; its next full state ends the outage', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     source.state = [inst('a1')];
     const { engine, errors } = engineFor(source);
     const r = recorder();
@@ -283,7 +319,7 @@ describe('the watch engine', () => {
   });
 
   it('drops and reports malformed instances instead of handing them out', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     const bad = { ...inst('b2'), id: 123 } as unknown as Instance;
     source.state = [inst('a1'), bad];
     const { engine, events } = engineFor(source);
@@ -297,13 +333,79 @@ describe('the watch engine', () => {
   });
 
   it('close waits for every source run to let go', async () => {
-    const source = new ScriptedSource();
+    const source = new Source();
     const { engine } = engineFor(source);
     engine.subscribe(healthyFilter, () => {});
     await waitFor(() => source.follows === 1);
     const stream = source.open;
     await engine.close();
     expect(stream.open).toBe(false);
+  });
+});
+
+describe('an attachment to a shared stream', () => {
+  it('the last subscriber leaving unhooks it once; what the stream sends after that is ignored', async () => {
+    const source = new AttachedScriptedSource();
+    source.state = [inst('a1')];
+    const { engine } = engineFor(source);
+    const r = recorder();
+    const stop = engine.subscribe(healthyFilter, r.listener);
+    await waitFor(() => source.follows === 1);
+    const { sink } = source.streams[0]!;
+    stop();
+    expect(source.unhooks).toBe(1);
+    sink.upsert(inst('b2'));
+    (sink as AttachedSink<number>).end('ended');
+    await tick(50);
+    expect(r.described()).toEqual(['snap:a1']);
+    expect([source.lists, source.follows, source.unhooks]).toEqual([1, 1, 1]);
+  });
+
+  it('one that ends inside attach (nothing to follow from there) lists again after a backoff and is never unhooked', async () => {
+    const source = new AttachedScriptedSource();
+    source.state = [inst('a1')];
+    let relists = 1;
+    source.onFollow = (stream) => {
+      if (relists-- > 0) stream.end('relist');
+    };
+    const { engine, events } = engineFor(source, { backoff: { initial: 100, max: 100 }, random: () => 1 });
+    engine.subscribe(healthyFilter, () => {});
+    await waitFor(() => source.follows === 2);
+    const [firstList, firstAttach, secondList] = source.startedAt;
+    expect(secondList! - firstAttach!).toBeGreaterThanOrEqual(90);
+    expect(firstAttach! - firstList!).toBeGreaterThanOrEqual(0);
+    expect(source.unhooks).toBe(0);
+    expect(events.filter((e) => e.type === 'resync')).toHaveLength(1);
+  });
+
+  it('close waits for an unhook that takes a while (a stream being cancelled)', async () => {
+    const source = new AttachedScriptedSource();
+    let released = false;
+    const attach = source.attach.bind(source);
+    source.attach = (position, sink) => {
+      const unhook = attach(position, sink);
+      return () => {
+        unhook();
+        return new Promise<void>((resolve) => setTimeout(() => ((released = true), resolve()), 50));
+      };
+    };
+    const { engine } = engineFor(source);
+    engine.subscribe(healthyFilter, () => {});
+    await waitFor(() => source.follows === 1);
+    await engine.close();
+    expect(released).toBe(true);
+  });
+
+  it('a source with both attach and follow is attached', async () => {
+    const source = new AttachedScriptedSource();
+    const follow = source.follow.bind(source);
+    let followed = 0;
+    source.follow = (...args) => ((followed++), follow(...args));
+    const { engine } = engineFor(source);
+    engine.subscribe(healthyFilter, () => {});
+    await waitFor(() => source.follows === 1);
+    expect(followed).toBe(0);
+    expect(source.streams[0]!.sink).toHaveProperty('end');
   });
 });
 
@@ -324,6 +426,25 @@ describe('InstanceSet', () => {
     expect(set.unhealthy).toBe(0);
     expect(set.upsert(inst('h'))).toBe(true);
     expect(set.snapshot()[0]!.id).toBe('h');
+  });
+
+  it('a published snapshot never changes afterwards (copy-on-write), and a replace with the same instances is no change', () => {
+    const set = new InstanceSet();
+    expect(set.replace([inst('b'), inst('a')])).toBe(true);
+    const first = set.snapshot();
+    expect(first.map((i) => i.id)).toEqual(['a', 'b']);
+    set.upsert(inst('c'));
+    set.remove('a');
+    expect(first.map((i) => i.id)).toEqual(['a', 'b']);
+    const second = set.snapshot();
+    expect(second.map((i) => i.id)).toEqual(['b', 'c']);
+    expect(set.replace([inst('c'), inst('b')])).toBe(false);
+    expect(set.snapshot()).toBe(second);
+    expect([...set.values()].map((i) => i.id)).toEqual(['b', 'c']);
+    set.replace([]);
+    set.upsert(inst('z'));
+    expect(second.map((i) => i.id)).toEqual(['b', 'c']);
+    expect(set.snapshot().map((i) => i.id)).toEqual(['z']);
   });
 });
 
@@ -423,5 +544,34 @@ describe('stopping', () => {
     await tick(20);
     expect(source.follows).toBe(0);
     await engine.close();
+  });
+});
+
+describe('RateLimiter', () => {
+  it('lets a burst through at once, then spaces requests at the rate; an idle spell refills it', async () => {
+    let now = 0;
+    const limiter = new RateLimiter(10, 3, () => now);
+    const settled = async (take: Promise<void>) => {
+      let done = false;
+      void take.then(() => (done = true));
+      await tick();
+      return done;
+    };
+    expect([await settled(limiter.take()), await settled(limiter.take()), await settled(limiter.take())]).toEqual([true, true, true]);
+    const started = performance.now();
+    const fourth = limiter.take();
+    expect(await settled(fourth)).toBe(false);
+    await fourth;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(95);
+    now = 10_000;
+    expect([await settled(limiter.take()), await settled(limiter.take()), await settled(limiter.take())]).toEqual([true, true, true]);
+    const aborted = new AbortController();
+    const waiting = limiter.take(aborted.signal);
+    aborted.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+    // The aborted wait took nothing: the next request is due after one interval, not two.
+    const next = performance.now();
+    await limiter.take();
+    expect(performance.now() - next).toBeLessThan(190);
   });
 });

@@ -114,8 +114,13 @@ try {
   const client = new Etcd3({ hosts: etcd.endpoints });
   await client.get('warm-up').exec();
 
-  // --- requests and cold start: alternate rounds so that drift hits all three the same ---------
   // --- heap per instance, first, in a quiet process ------------------------------------------
+  // One pass of everything measured first: the code V8 compiles for a path is a cost per
+  // process, not per instance, and would otherwise land on whichever run came first.
+  await baseline(client, prefix, true);
+  await baseline(client, prefix, false);
+  for (const mode of ['auto', 'never'] as const) await (await watchAll(mode, names)).discovery.close();
+  await (await watchAll('auto', names, await open('auto', '/bench-empty/'), 0)).discovery.close();
   const instances = services * each;
   const mapOf = async (parsed: boolean) => {
     const start = await settledHeap();
@@ -144,6 +149,7 @@ try {
   const prefixBytes = await heapOf('auto');
   const perServiceBytes = await heapOf('never');
 
+  // --- requests and cold start: alternate rounds so that drift hits all three the same ---------
   const floor: number[] = [];
   const floorJson: number[] = [];
   const prefixed: number[] = [];

@@ -21,7 +21,7 @@ import {
 import { abortable, createRedactor, Listeners, throwIfAborted, WatchHub, type ServiceSource } from '@disco/core/provider';
 import { Etcd3, type IKeyValue, type IOptions } from 'etcd3';
 import { toEtcdError } from './errors.js';
-import { etcdSource, type EtcdSourceContext } from './etcd-source.js';
+import { EtcdSource, type EtcdSourceContext } from './etcd-source.js';
 import { hostGuard, MemberHealth, noPolicy, requireLeaderInterceptor } from './members.js';
 import { PrefixFeed } from './prefix-feed.js';
 import { mergeWithEnv, resolveOptions, type EtcdProviderContext, type EtcdProviderOptions, type ResolvedOptions } from './options.js';
@@ -67,7 +67,7 @@ function makeClient(options: ResolvedOptions, hosts: readonly string[], members:
 /**
  * The etcd v3 provider: registrations are keys `<prefix><name>/<id>` on one lease per
  * provider; a service's instances are a prefix range, followed by a prefix watch from the
- * range's revision (see {@link etcdSource}). Core's watch engine runs that source: sharing,
+ * range's revision (see {@link EtcdSource}). Core's watch engine runs that source: sharing,
  * stale snapshots, backoff, resync and recovery are its rules, not this provider's.
  */
 export class EtcdProvider implements Provider {
@@ -143,7 +143,7 @@ export class EtcdProvider implements Provider {
   /** The source core's watch engine runs for `name`: a prefix range, then a prefix watch from its revision. */
   source(name: string): ServiceSource {
     validateServiceName(name);
-    return etcdSource(name, this.#sourceContext) as ServiceSource;
+    return new EtcdSource(name, this.#sourceContext) as ServiceSource;
   }
 
   async register(service: Service, options: RegisterOptions = {}): Promise<void> {
@@ -237,7 +237,8 @@ export class EtcdProvider implements Provider {
     if (prefixMode === 'never') return undefined;
     if (prefixMode === 'auto') {
       await new Promise((resolve) => setImmediate(resolve));
-      const watched = this.#interest.size;
+      // Names listed or followed on their own, and names the feed serves (engines hooked onto it).
+      const watched = this.#interest.size + (this.#feed?.followed ?? 0);
       const on = watched >= prefixModeThreshold || (this.#feed !== undefined && this.#feed.size > 0 && watched >= prefixModeThreshold / 2);
       if (!on) return undefined;
     }

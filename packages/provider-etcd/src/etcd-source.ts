@@ -1,5 +1,5 @@
 import { ProviderUnavailableError, type BackoffOptions, type DiscoveryError, type Instance, type Logger } from '@disco/core';
-import { abortable, type FollowEnd, type FollowSink, type ListResult, type ServiceSource } from '@disco/core/provider';
+import { abortable, attachFollow, type AttachedSink, type FollowEnd, type FollowSink, type ListResult, type ServiceSource } from '@disco/core/provider';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { MemberHealth } from './members.js';
 import { release, type PrefixFeed } from './prefix-feed.js';
@@ -33,135 +33,158 @@ export interface EtcdSourceContext {
  * that position. A watch etcd cancels (its start revision was compacted) asks for a re-list,
  * never a resume at `compact_revision`; a disconnect fails the follow and the engine lists
  * again after its backoff (a list, on any member, is what makes compaction harmless).
+ *
+ * In prefix mode the list and the follow go to the shared {@link PrefixFeed} instead, which
+ * hooks the engine's sink onto its one watch: a followed service then holds no watcher,
+ * promise or controller of its own.
  */
-export function etcdSource(name: string, context: EtcdSourceContext): ServiceSource<number> {
-  const keyPrefix = `${context.prefix}${name}/`;
+export class EtcdSource implements ServiceSource<number> {
+  readonly #name: string;
+  readonly #context: EtcdSourceContext;
   /** The prefix feed the last list came from (its follow goes there too), or undefined in per-service mode. */
-  let feed: PrefixFeed | undefined;
-  return {
-    backoff: context.backoff,
-    // In prefix mode the feed re-lists the whole prefix itself; a re-list per service would cost a range each.
-    get resyncMs() {
-      return feed ? 0 : context.resyncMs;
-    },
+  #feed: PrefixFeed | undefined;
 
-    async list(signal: AbortSignal): Promise<ListResult<number>> {
-      context.assertOpen();
-      const leave = context.interest(name);
-      try {
-        feed = await context.feedFor(name);
-        if (feed) return await feed.list(name, signal);
-        return await listOne(signal);
-      } finally {
-        leave();
-      }
-    },
+  constructor(name: string, context: EtcdSourceContext) {
+    this.#name = name;
+    this.#context = context;
+  }
 
-    follow(position: number, sink: FollowSink<number>, signal: AbortSignal): Promise<FollowEnd> {
-      const leave = context.interest(name);
-      const followed = feed ? feed.follow(name, position, sink, signal) : followOne(position, sink, signal);
-      return followed.finally(leave);
-    },
-  };
+  get backoff(): BackoffOptions | undefined {
+    return this.#context.backoff;
+  }
 
-  async function listOne(signal: AbortSignal): Promise<ListResult<number>> {
-    let response;
+  /** In prefix mode the feed re-lists the whole prefix itself; a re-list per service would cost a range each. */
+  get resyncMs(): number {
+    return this.#feed ? 0 : this.#context.resyncMs;
+  }
+
+  async list(signal: AbortSignal): Promise<ListResult<number>> {
+    const context = this.#context;
+    context.assertOpen();
+    const leave = context.interest(this.#name);
     try {
-      response = await abortable(context.client.getAll().prefix(keyPrefix).exec(), signal, `listing "${name}"`);
+      this.#feed = await context.feedFor(this.#name);
+      if (this.#feed) return await this.#feed.list(this.#name, signal);
+      return await listOne(this.#name, context, signal);
+    } finally {
+      leave();
+    }
+  }
+
+  attach(position: number, sink: AttachedSink<number>): () => void | Promise<void> {
+    if (this.#feed) return this.#feed.attach(this.#name, position, sink);
+    const name = this.#name;
+    const context = this.#context;
+    return attachFollow(
+      (from: number, into: FollowSink<number>, signal: AbortSignal) => {
+        const leave = context.interest(name);
+        return followOne(name, context, from, into, signal).finally(leave);
+      },
+      position,
+      sink,
+    );
+  }
+}
+
+async function listOne(name: string, context: EtcdSourceContext, signal: AbortSignal): Promise<ListResult<number>> {
+  const keyPrefix = `${context.prefix}${name}/`;
+  let response;
+  try {
+    response = await abortable(context.client.getAll().prefix(keyPrefix).exec(), signal, `listing "${name}"`);
+  } catch (error) {
+    throw context.toError(error, `listing service "${name}"`);
+  }
+  const instances: Instance[] = [];
+  for (const kv of response.kvs) {
+    const instance = context.read(name, keyPrefix, kv);
+    if (instance) instances.push(instance);
+  }
+  return { instances, position: Number(response.header.revision) + 1 };
+}
+
+function followOne(name: string, context: EtcdSourceContext, position: number, sink: FollowSink<number>, signal: AbortSignal): Promise<FollowEnd> {
+  const keyPrefix = `${context.prefix}${name}/`;
+  return new Promise<FollowEnd>((resolve, reject) => {
+    let settled = false;
+    let watcher: Watcher | undefined;
+    let member: string | undefined;
+    let releaseChecks: (() => void) | undefined;
+    let stopBad: (() => void) | undefined;
+    const finish = (settle: () => void, cancel: boolean) => {
+      if (settled) return;
+      settled = true;
+      releaseChecks?.();
+      stopBad?.();
+      signal.removeEventListener('abort', onAbort);
+      const current = watcher;
+      watcher = undefined;
+      if (!current) return settle();
+      // Late events of a watcher being let go of must neither reach the sink nor crash the process.
+      current.removeAllListeners().on('error', () => {});
+      if (!cancel) return settle();
+      void release(current, context.cancelTimeoutMs).then(settle);
+    };
+    const onAbort = () => finish(() => resolve('ended'), true);
+    if (signal.aborted) return resolve('ended');
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      watcher = context.client.watch().prefix(keyPrefix).startRevision(String(position)).watcher();
     } catch (error) {
-      throw context.toError(error, `listing service "${name}"`);
+      finish(() => reject(context.toError(error, `watching service "${name}"`)), false);
+      return;
     }
-    const instances: Instance[] = [];
-    for (const kv of response.kvs) {
-      const instance = context.read(name, keyPrefix, kv);
-      if (instance) instances.push(instance);
+    const moveOff = (memberId: string) =>
+      finish(() => reject(new ProviderUnavailableError('etcd', `the member serving the watch of "${name}" (${memberId}) cannot reach its quorum; watching from another member`)), true);
+    const onMember = (memberId: string | undefined) => {
+      if (memberId === undefined || memberId === '0' || memberId === member) return;
+      member = memberId;
+      if (context.members?.avoidMember(memberId)) moveOff(memberId);
+    };
+    if (context.members) {
+      releaseChecks = context.members.use();
+      stopBad = context.members.onBad((memberId) => {
+        if (memberId === member) moveOff(memberId);
+      });
     }
-    return { instances, position: Number(response.header.revision) + 1 };
-  }
-
-  function followOne(position: number, sink: FollowSink<number>, signal: AbortSignal): Promise<FollowEnd> {
-    return new Promise<FollowEnd>((resolve, reject) => {
-      let settled = false;
-      let watcher: Watcher | undefined;
-      let member: string | undefined;
-      let releaseChecks: (() => void) | undefined;
-      let stopBad: (() => void) | undefined;
-      const finish = (settle: () => void, cancel: boolean) => {
+    watcher
+      .on('connected', (response: { header?: { member_id?: string } }) => onMember(response.header?.member_id))
+      .on('data', (response: IWatchResponse) => {
         if (settled) return;
-        settled = true;
-        releaseChecks?.();
-        stopBad?.();
-        signal.removeEventListener('abort', onAbort);
-        const current = watcher;
-        watcher = undefined;
-        if (!current) return settle();
-        // Late events of a watcher being let go of must neither reach the sink nor crash the process.
-        current.removeAllListeners().on('error', () => {});
-        if (!cancel) return settle();
-        void release(current, context.cancelTimeoutMs).then(settle);
-      };
-      const onAbort = () => finish(() => resolve('ended'), true);
-      if (signal.aborted) return resolve('ended');
-      signal.addEventListener('abort', onAbort, { once: true });
-      try {
-        watcher = context.client.watch().prefix(keyPrefix).startRevision(String(position)).watcher();
-      } catch (error) {
-        finish(() => reject(context.toError(error, `watching service "${name}"`)), false);
-        return;
-      }
-      const moveOff = (memberId: string) =>
-        finish(() => reject(new ProviderUnavailableError('etcd', `the member serving the watch of "${name}" (${memberId}) cannot reach its quorum; watching from another member`)), true);
-      const onMember = (memberId: string | undefined) => {
-        if (memberId === undefined || memberId === '0' || memberId === member) return;
-        member = memberId;
-        if (context.members?.avoidMember(memberId)) moveOff(memberId);
-      };
-      if (context.members) {
-        releaseChecks = context.members.use();
-        stopBad = context.members.onBad((memberId) => {
-          if (memberId === member) moveOff(memberId);
-        });
-      }
-      watcher
-        .on('connected', (response: { header?: { member_id?: string } }) => onMember(response.header?.member_id))
-        .on('data', (response: IWatchResponse) => {
-          if (settled) return;
-          onMember(response.header.member_id);
-          try {
-            apply(response);
-          } catch (error) {
-            // A bug in reading a response must not escape into the etcd3 client (which would
-            // rethrow it from a setImmediate): the follow fails and the engine lists again.
-            finish(() => reject(context.toError(error, `reading a watch response of "${name}"`)), true);
-          }
-        })
-        .on('disconnected', (error: Error) => {
-          // The client would resume at its last revision by itself; the engine lists again instead, after its backoff.
-          finish(() => reject(context.toError(error, `watching service "${name}"`)), true);
-        })
-        .on('error', (error: Error) => {
-          // etcd cancelled the watch (usually: its start revision was compacted). The client has
-          // already dropped the watcher. Never resume at compact_revision: list again.
-          context.logger.info({ service: name, err: context.toError(error, 'watch') }, `etcd cancelled the watch of "${name}"; listing again`);
-          finish(() => resolve('relist'), false);
-        });
-
-      function apply(response: IWatchResponse): void {
-        for (const event of response.events) {
-          // Already in the list this follow started from.
-          if (Number(event.kv.mod_revision) < position) continue;
-          const id = event.kv.key.toString().slice(keyPrefix.length);
-          if (event.type === 'Delete') {
-            sink.remove(id);
-            continue;
-          }
-          const instance = context.read(name, keyPrefix, event.kv);
-          // A corrupt overwrite means the old value is gone too.
-          if (instance) sink.upsert(instance);
-          else sink.remove(id);
+        onMember(response.header.member_id);
+        try {
+          apply(response);
+        } catch (error) {
+          // A bug in reading a response must not escape into the etcd3 client (which would
+          // rethrow it from a setImmediate): the follow fails and the engine lists again.
+          finish(() => reject(context.toError(error, `reading a watch response of "${name}"`)), true);
         }
-        sink.advance(Number(response.header.revision) + 1);
+      })
+      .on('disconnected', (error: Error) => {
+        // The client would resume at its last revision by itself; the engine lists again instead, after its backoff.
+        finish(() => reject(context.toError(error, `watching service "${name}"`)), true);
+      })
+      .on('error', (error: Error) => {
+        // etcd cancelled the watch (usually: its start revision was compacted). The client has
+        // already dropped the watcher. Never resume at compact_revision: list again.
+        context.logger.info({ service: name, err: context.toError(error, 'watch') }, `etcd cancelled the watch of "${name}"; listing again`);
+        finish(() => resolve('relist'), false);
+      });
+
+    function apply(response: IWatchResponse): void {
+      for (const event of response.events) {
+        // Already in the list this follow started from.
+        if (Number(event.kv.mod_revision) < position) continue;
+        const id = event.kv.key.toString().slice(keyPrefix.length);
+        if (event.type === 'Delete') {
+          sink.remove(id);
+          continue;
+        }
+        const instance = context.read(name, keyPrefix, event.kv);
+        // A corrupt overwrite means the old value is gone too.
+        if (instance) sink.upsert(instance);
+        else sink.remove(id);
       }
-    });
-  }
+      sink.advance(Number(response.header.revision) + 1);
+    }
+  });
 }

@@ -1,5 +1,5 @@
-import { ProviderUnavailableError, sameInstance, type DiscoveryError, type Instance, type Logger, type ProviderEvent } from '@disco/core';
-import { abortable, jitter, type FollowEnd, type FollowSink, type ListResult } from '@disco/core/provider';
+import { ProviderUnavailableError, type DiscoveryError, type Instance, type Logger, type ProviderEvent } from '@disco/core';
+import { abortable, InstanceSet, jitter, sameSnapshot, type AttachedSink, type FollowEnd, type ListResult } from '@disco/core/provider';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { MemberHealth } from './members.js';
 
@@ -19,20 +19,16 @@ export interface PrefixFeedContext {
   emit(event: ProviderEvent): void;
 }
 
-interface Follower {
-  readonly sink: FollowSink<number>;
-  readonly settle: (end: FollowEnd | DiscoveryError) => void;
-}
-
 interface ServiceState {
   readonly name: string;
-  readonly keyPrefix: string;
-  instances: Map<string, Instance>;
+  /** A sorted array underneath: a Map per watched service would cost ~0.5 KB at ten instances. */
+  instances: InstanceSet;
   /** Whether `instances` holds what etcd holds (as of `since` plus the events applied since). */
   loaded: boolean;
   /** Events at or below this revision are already in `instances` (the range it came from). */
   since: number;
-  readonly followers: Set<Follower>;
+  /** The engines' sinks hooked onto this name (replaced, never changed in place). */
+  followers: readonly AttachedSink<number>[];
   /** Lists in flight for this name. */
   lists: number;
   /** When it last had a follower or a list (ms, performance.now()). */
@@ -49,6 +45,8 @@ interface Recorded {
 
 /** How long a name with neither follower nor list keeps its state (engines re-list between follows). */
 const idleMs = 5_000;
+const none: readonly AttachedSink<number>[] = [];
+const noop = () => {};
 
 /**
  * Prefix mode: one range and one watch over the whole prefix, demultiplexed by service name to
@@ -74,6 +72,7 @@ export class PrefixFeed {
   readonly #context: PrefixFeedContext;
   readonly #bulk: number;
   readonly #services = new Map<string, ServiceState>();
+  #followed = 0;
   /** The last revision the state reflects (the range's, then each watch response's). */
   #revision = 0;
   #synced = false;
@@ -103,6 +102,11 @@ export class PrefixFeed {
     return this.#services.size;
   }
 
+  /** Names with at least one engine hooked on. */
+  get followed(): number {
+    return this.#followed;
+  }
+
   async list(name: string, signal: AbortSignal): Promise<ListResult<number>> {
     const state = this.#state(name);
     state.lists++;
@@ -118,33 +122,26 @@ export class PrefixFeed {
     }
   }
 
-  follow(name: string, position: number, sink: FollowSink<number>, signal: AbortSignal): Promise<FollowEnd> {
-    return new Promise<FollowEnd>((resolve, reject) => {
-      if (signal.aborted) return resolve('ended');
-      const state = this.#state(name);
-      if (!state.loaded || !this.#watcher) {
-        // The state was dropped between the list and this follow (the watch failed): list again.
-        return resolve('relist');
-      }
-      let done = false;
-      const follower: Follower = {
-        sink,
-        settle: (end) => {
-          if (done) return;
-          done = true;
-          state.followers.delete(follower);
-          state.usedAt = performance.now();
-          signal.removeEventListener('abort', onAbort);
-          if (typeof end === 'string') resolve(end);
-          else reject(end);
-        },
-      };
-      const onAbort = () => follower.settle('ended');
-      signal.addEventListener('abort', onAbort, { once: true });
-      state.followers.add(follower);
-      // The list came from another range (per-service mode, or before a re-list of the feed): start from the feed's state.
-      if (position !== this.#revision + 1) sink.replace([...state.instances.values()], this.#revision + 1);
-    });
+  /** Hooks an engine's sink onto `name`'s events; returns what unhooks it. */
+  attach(name: string, position: number, sink: AttachedSink<number>): () => void {
+    const state = this.#state(name);
+    if (!state.loaded || !this.#watcher) {
+      // The state was dropped between the list and this attach (the watch failed): list again.
+      sink.end('relist');
+      return noop;
+    }
+    if (state.followers.length === 0) this.#followed++;
+    state.followers = [...state.followers, sink];
+    // The list came from another range (per-service mode, or before a re-list of the feed): start from the feed's state.
+    if (position !== this.#revision + 1) sink.replace([...state.instances.values()], this.#revision + 1);
+    return () => this.#detach(state, sink);
+  }
+
+  #detach(state: ServiceState, sink: AttachedSink<number>): void {
+    if (!state.followers.includes(sink)) return;
+    state.followers = state.followers.filter((other) => other !== sink);
+    if (state.followers.length === 0) this.#followed--;
+    state.usedAt = performance.now();
   }
 
   async close(): Promise<void> {
@@ -159,7 +156,7 @@ export class PrefixFeed {
   #state(name: string): ServiceState {
     let state = this.#services.get(name);
     if (!state) {
-      state = { name, keyPrefix: `${this.#context.prefix}${name}/`, instances: new Map(), loaded: false, since: 0, followers: new Set(), lists: 0, usedAt: performance.now() };
+      state = { name, instances: new InstanceSet(), loaded: false, since: 0, followers: none, lists: 0, usedAt: performance.now() };
       this.#services.set(name, state);
       this.#scheduleSweep();
     }
@@ -251,9 +248,10 @@ export class PrefixFeed {
   async #rangeName(state: ServiceState): Promise<void> {
     const recorded: Recorded[] = [];
     this.#recorders.add(recorded);
+    const keyPrefix = this.#keyPrefix(state);
     let response;
     try {
-      response = await this.#context.client.kv.range({ key: Buffer.from(state.keyPrefix), range_end: prefixEnd(Buffer.from(state.keyPrefix)) });
+      response = await this.#context.client.kv.range({ key: Buffer.from(keyPrefix), range_end: prefixEnd(Buffer.from(keyPrefix)) });
     } catch (error) {
       throw this.#context.toError(error, `listing service "${state.name}"`);
     } finally {
@@ -261,7 +259,7 @@ export class PrefixFeed {
     }
     const instances = new Map<string, Instance>();
     for (const kv of response.kvs) {
-      const instance = this.#context.read(state.name, state.keyPrefix, kv);
+      const instance = this.#context.read(state.name, keyPrefix, kv);
       if (instance) instances.set(instance.id, instance);
     }
     this.#install(state, instances, Number(response.header.revision), recorded);
@@ -270,21 +268,17 @@ export class PrefixFeed {
   /** A range's answer for one name, with the events recorded while it was in flight replayed on top. */
   #install(state: ServiceState, instances: Map<string, Instance>, revision: number, recorded: readonly Recorded[]): void {
     if (this.#services.get(state.name) !== state) return; // dropped meanwhile
-    const before = state.loaded ? state.instances : undefined;
-    // Keep the objects of unchanged instances: the engines hold them, and nothing is held twice.
-    if (before) for (const [id, instance] of instances) {
-      const old = before.get(id);
-      if (old && old !== instance && sameInstance(old, instance)) instances.set(id, old);
-    }
-    state.instances = instances;
+    const before = state.loaded ? [...state.instances.values()] : undefined;
+    // Unchanged instances keep their objects: the engines hold them, and nothing is held twice.
+    state.instances.replace([...instances.values()]);
     state.since = revision;
     state.loaded = true;
     for (const event of recorded) if (event.state === state && event.revision > revision) this.#apply(state, event.kv, event.deleted, false);
-    if (!before || state.followers.size === 0 || sameState(before, state.instances)) return;
+    if (!before || state.followers.length === 0 || sameSnapshot(before, [...state.instances.values()])) return;
     // A re-list found what the watch had not delivered: the followers take the listed state.
     this.#context.emit({ type: 'resync', service: state.name, message: `a re-list of the prefix found changes to "${state.name}" the watch had not delivered` });
     const list = [...state.instances.values()];
-    for (const follower of state.followers) follower.sink.replace(list, this.#revision + 1);
+    for (const sink of state.followers) sink.replace(list, this.#revision + 1);
   }
 
   // ---- the shared watch ---------------------------------------------------------------
@@ -345,24 +339,28 @@ export class PrefixFeed {
       for (const recorder of this.#recorders) recorder.push({ state, kv, deleted, revision });
       if (!state.loaded || revision <= state.since) continue;
       this.#apply(state, kv, deleted, true);
-      if (state.followers.size > 0) (touched ??= new Set()).add(state);
+      if (state.followers.length > 0) (touched ??= new Set()).add(state);
     }
     this.#revision = Number(response.header.revision);
     // Engines resume from their position only after a clean end; keep it current where something moved.
-    if (touched) for (const state of touched) for (const follower of state.followers) follower.sink.advance(this.#revision + 1);
+    if (touched) for (const state of touched) for (const sink of state.followers) sink.advance(this.#revision + 1);
   }
 
   #apply(state: ServiceState, kv: IKeyValue, deleted: boolean, notify: boolean): void {
-    const id = kv.key.toString().slice(state.keyPrefix.length);
-    const instance = deleted ? undefined : this.#context.read(state.name, state.keyPrefix, kv);
+    const keyPrefix = this.#keyPrefix(state);
+    const id = kv.key.toString().slice(keyPrefix.length);
+    const instance = deleted ? undefined : this.#context.read(state.name, keyPrefix, kv);
     if (instance) {
-      state.instances.set(id, instance);
-      if (notify) for (const follower of state.followers) follower.sink.upsert(instance);
+      if (state.instances.upsert(instance) && notify) for (const sink of state.followers) sink.upsert(instance);
     } else {
       // A delete, or a corrupt overwrite (the old value is gone too).
-      const had = state.instances.delete(id);
-      if (notify && had) for (const follower of state.followers) follower.sink.remove(id);
+      if (state.instances.remove(id) && notify) for (const sink of state.followers) sink.remove(id);
     }
+  }
+
+  /** `<prefix><name>/`, made when needed rather than kept for each of thousands of names. */
+  #keyPrefix(state: ServiceState): string {
+    return `${this.#context.prefix}${state.name}/`;
   }
 
   /** The watch failed: every follower fails (its engine reports the outage and lists again). */
@@ -381,8 +379,13 @@ export class PrefixFeed {
     clearTimeout(this.#resyncTimer);
     for (const state of this.#services.values()) {
       state.loaded = false;
-      state.instances = new Map();
-      for (const follower of [...state.followers]) follower.settle(end);
+      state.instances = new InstanceSet();
+      const followers = state.followers;
+      if (followers.length === 0) continue;
+      state.followers = none;
+      this.#followed--;
+      state.usedAt = performance.now();
+      for (const sink of followers) sink.end(end);
     }
     if (!watcher) return;
     watcher.removeAllListeners().on('error', () => {});
@@ -398,7 +401,7 @@ export class PrefixFeed {
       this.#sweepTimer = undefined;
       const now = performance.now();
       for (const [name, state] of this.#services) {
-        if (state.followers.size === 0 && state.lists === 0 && now - state.usedAt >= idleMs) this.#services.delete(name);
+        if (state.followers.length === 0 && state.lists === 0 && now - state.usedAt >= idleMs) this.#services.delete(name);
       }
       if (this.#services.size === 0) void this.#reset('ended');
       else this.#scheduleSweep();
@@ -437,15 +440,6 @@ export function prefixEnd(prefix: Buffer): Buffer {
     }
   }
   return Buffer.from([0]);
-}
-
-function sameState(a: Map<string, Instance>, b: Map<string, Instance>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [id, instance] of b) {
-    const old = a.get(id);
-    if (!old || !sameInstance(old, instance)) return false;
-  }
-  return true;
 }
 
 /** Cancels a watcher, waiting at most `timeoutMs` for etcd to confirm (it may be unreachable). */

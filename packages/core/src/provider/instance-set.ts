@@ -3,15 +3,19 @@ import { sameInstance, type Instance } from '../service.js';
 
 /**
  * The instances of one service, sorted by id, changed one at a time (a watch event) or all at
- * once (a list). A single change costs a binary search and one array copy when the snapshot
- * is taken, never a comparison of every instance. `snapshot()` returns the same array until
- * something changed, and a new array (never shared with this set) after; unchanged instances
- * keep their objects. The arrays are not frozen: V8 indexes frozen arrays several times slower.
+ * once (a list). A single change costs a binary search and at most one array copy, never a
+ * comparison of every instance. `snapshot()` returns the same array until something changed,
+ * and a new array after; unchanged instances keep their objects. A snapshot is the set's own
+ * array until the next change, which copies it first (copy-on-write): a published array is
+ * never changed, and a quiet service holds one array, not two. The arrays are not frozen: V8
+ * indexes frozen arrays several times slower.
  */
 export class InstanceSet {
   #items: Instance[] = [];
-  #published: readonly Instance[] | undefined;
-  #dirty = true;
+  /** `#items` was handed out by `snapshot()`: copy it before changing it. */
+  #published = false;
+  /** A snapshot was ever taken (until then every replace counts as a change). */
+  #taken = false;
   #unhealthy = 0;
 
   get size(): number {
@@ -27,11 +31,14 @@ export class InstanceSet {
   replace(instances: Iterable<Instance>): boolean {
     const list = Array.isArray(instances) ? (instances as readonly Instance[]) : [...instances];
     const next = reconcile(this.#items, list);
-    if (next === this.#items && this.#published !== undefined) return false;
-    if (next !== this.#items) this.#items = [...next];
+    if (next === this.#items && this.#taken) return false;
+    if (next !== this.#items) {
+      // reconcile's answer is a fresh array (or its shared empty one): ours to keep.
+      this.#items = next.length === 0 ? [] : (next as Instance[]);
+      this.#published = false;
+    }
     this.#unhealthy = 0;
     for (const instance of this.#items) if (!instance.healthy) this.#unhealthy++;
-    this.#dirty = true;
     return true;
   }
 
@@ -42,12 +49,11 @@ export class InstanceSet {
       const old = this.#items[at]!;
       if (sameInstance(old, instance)) return false;
       this.#unhealthy += (instance.healthy ? 0 : 1) - (old.healthy ? 0 : 1);
-      this.#items[at] = instance;
+      this.#writable()[at] = instance;
     } else {
-      this.#items.splice(~at, 0, instance);
+      this.#writable().splice(~at, 0, instance);
       if (!instance.healthy) this.#unhealthy++;
     }
-    this.#dirty = true;
     return true;
   }
 
@@ -56,18 +62,28 @@ export class InstanceSet {
     const at = this.#find(id);
     if (at < 0) return false;
     if (!this.#items[at]!.healthy) this.#unhealthy--;
-    this.#items.splice(at, 1);
-    this.#dirty = true;
+    this.#writable().splice(at, 1);
     return true;
+  }
+
+  /** The instances in id order, without publishing them (for a copy that is handed on, not held). */
+  values(): IterableIterator<Instance> {
+    return this.#items.values();
   }
 
   /** The current instances; the same array as last time unless something changed. */
   snapshot(): readonly Instance[] {
-    if (this.#dirty || this.#published === undefined) {
-      this.#published = this.#items.slice();
-      this.#dirty = false;
+    this.#taken = true;
+    this.#published = true;
+    return this.#items;
+  }
+
+  #writable(): Instance[] {
+    if (this.#published) {
+      this.#items = this.#items.slice();
+      this.#published = false;
     }
-    return this.#published;
+    return this.#items;
   }
 
   /** Index of `id`, or `~insertionPoint` when absent. */

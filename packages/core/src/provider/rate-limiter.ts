@@ -4,35 +4,36 @@ import { delay } from '../abort.js';
  * A token bucket: up to `burst` requests at once, then `perSecond`. The engine takes a token
  * before every list and follow it starts, so no answer a server can give (garbage, instant
  * clean ends, endless 410s) makes a watch request faster than this.
+ *
+ * Kept as one number, GCRA-style (the time the next request would be due at the steady rate):
+ * thousands of watched services each hold a limiter.
  */
 export class RateLimiter {
-  readonly #perSecond: number;
-  readonly #burst: number;
-  readonly #now: () => number;
-  #tokens: number;
-  #updatedAt: number;
+  /** ms between requests at the steady rate. */
+  readonly #interval: number;
+  /** How far ahead of the steady rate a burst may run, in ms. */
+  readonly #tolerance: number;
+  readonly #now: (() => number) | undefined;
+  #due = -Infinity;
 
-  constructor(perSecond: number, burst: number, now: () => number = () => performance.now()) {
-    this.#perSecond = perSecond;
-    this.#burst = Math.max(1, burst);
+  constructor(perSecond: number, burst: number, now?: () => number) {
+    this.#interval = 1000 / perSecond;
+    this.#tolerance = (Math.max(1, burst) - 1) * this.#interval;
     this.#now = now;
-    this.#tokens = this.#burst;
-    this.#updatedAt = now();
   }
 
   /** Waits for a token (rejects with ERR_ABORTED when `signal` fires first). */
   async take(signal?: AbortSignal): Promise<void> {
-    this.#refill();
-    if (this.#tokens < 1) {
-      await delay(Math.ceil(((1 - this.#tokens) / this.#perSecond) * 1000), signal);
-      this.#refill();
+    const now = this.#now ? this.#now() : performance.now();
+    const due = Math.max(this.#due, now);
+    const wait = due - this.#tolerance - now;
+    this.#due = due + this.#interval;
+    if (wait <= 0) return;
+    try {
+      await delay(Math.ceil(wait), signal);
+    } catch (error) {
+      this.#due -= this.#interval; // not taken after all
+      throw error;
     }
-    this.#tokens -= 1;
-  }
-
-  #refill(): void {
-    const now = this.#now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#updatedAt) / 1000) * this.#perSecond);
-    this.#updatedAt = now;
   }
 }

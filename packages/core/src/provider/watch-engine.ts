@@ -8,32 +8,35 @@ import type { ProviderEvent, Unsubscribe, WatchEvent, WatchListener } from '../p
 import type { Instance } from '../service.js';
 import { sameSnapshot } from '../snapshot.js';
 import { toDiscoveryError } from '../to-discovery-error.js';
+import { attachFollow } from './attach-follow.js';
 import { instanceProblem } from './instance-check.js';
 import { InstanceSet } from './instance-set.js';
 import { RateLimiter } from './rate-limiter.js';
-import type { FollowEnd, FollowSink, ServiceSource } from './source.js';
+import type { AttachedSink, FollowEnd, ServiceSource } from './source.js';
 
 /** What the engine tells its owner (a Discovery, or a provider's own `watch`). */
 export interface EngineHooks {
-  /** An outage began (once per outage, not per retry), or the last snapshot expired. */
-  error(error: DiscoveryError): void;
+  /** An outage of `service` began (once per outage, not per retry), or its last snapshot expired. */
+  error(error: DiscoveryError, service: string): void;
   /** Something worth an event: a skipped record, a re-list that found missed changes, a recovery. */
   event(event: ProviderEvent): void;
   /** A subscriber's listener threw; the others were still called. */
-  listenerError(error: unknown): void;
+  listenerError(error: unknown, service: string): void;
 }
 
+/**
+ * What every engine of one owner shares (one object for all of a Discovery's services: a
+ * watched service costs its own state only).
+ */
 export interface EngineOptions {
-  /** The service this engine follows. */
-  readonly name: string;
   /** Names the provider in errors that are not DiscoveryErrors already. */
   readonly provider: string;
-  /** The source, created on first use (a provider may still be loading). */
-  readonly source: () => ServiceSource | Promise<ServiceSource>;
+  /** The source of one service, created when its engine first needs it (a provider may still be loading). */
+  readonly source: (name: string) => ServiceSource | Promise<ServiceSource>;
   readonly hooks: EngineHooks;
-  /** Retry delays after failures (full jitter). Default 100ms growing ×2 to 30s. */
+  /** Retry delays after failures (full jitter), unless the source brings its own. Default 100ms growing ×2 to 30s. */
   readonly backoff?: BackoffOptions | undefined;
-  /** Bound on lists and follows started per second, whatever the server answers. Default 5/s, burst 10. */
+  /** Bound on lists and follows started per second, unless the source brings its own. Default 5/s, burst 10. */
   readonly rate?: { readonly perSecond: number; readonly burst: number } | undefined;
   /** How long a snapshot read without a watch is fresh. Default 10s. */
   readonly ttlMs?: number | undefined;
@@ -53,17 +56,39 @@ interface Subscriber {
   last: readonly Instance[] | undefined;
   /** Whether `last` was the set's own snapshot (not a filtered copy). */
   lastRaw: boolean;
+  /** Unsubscribed (a delivery already under way skips it). */
+  gone: boolean;
 }
 
+/** From the first subscriber to the last: the source's lists and follows. */
 interface Run {
-  readonly signal: AbortSignal;
-  received: boolean;
-  live: boolean;
+  stopped: boolean;
+  source: ServiceSource | undefined;
+  /** Aborts the list or wait under way; none while following, so a followed service holds no controller. */
+  controller: AbortController | undefined;
+  /** The follow under way. */
+  follow: Follow | undefined;
   /** Where the next follow starts (the list's position, moved on by replace/advance). */
   position: unknown;
+  /** The re-list under way was started by `resyncMs` (a change it finds is reported). */
+  resyncing: boolean;
+}
+
+/** One follow: the sink its source writes into, and what the engine keeps about it. */
+interface Follow extends AttachedSink {
+  readonly run: Run;
+  readonly started: number;
+  /** Still delivering: not ended, not let go of. */
+  live: boolean;
+  /** Something real arrived (the clean-end rule). */
+  received: boolean;
+  position: unknown;
+  detach: (() => void | Promise<void>) | undefined;
+  resyncTimer: NodeJS.Timeout | undefined;
 }
 
 const empty: readonly Instance[] = [];
+const none: readonly Subscriber[] = [];
 
 /**
  * Core's watch engine: the one place that turns a provider's {@link ServiceSource} into the
@@ -82,18 +107,21 @@ const empty: readonly Instance[] = [];
  * 7. Reads without a watch are stale-while-revalidate: after the TTL the cached snapshot is
  *    returned at once and refreshed in the background; only a cold read waits.
  * 8. A subscriber that joined during an outage recovers when the source does.
+ *
+ * A followed service waits on nothing: lists and waits run as short async steps, and a follow
+ * is a sink the source (or the engine, for a `follow` with its own stream) ends by callback.
  */
 export class WatchEngine {
   readonly name: string;
   readonly #options: EngineOptions;
   readonly #set = new InstanceSet();
-  readonly #subscribers = new Set<Subscriber>();
-  #backoff: Backoff;
-  #limiter: RateLimiter;
-  readonly #now: () => number;
-  readonly #random: () => number;
-  readonly #ttlMs: number;
-  readonly #maxStaleMs: number;
+  /** Replaced, never changed in place: a delivery under way walks the array it started with. */
+  #subscribers = none;
+  #backoff: Backoff | undefined;
+  #limiter: RateLimiter | undefined;
+  /** The source's own backoff and rate have been applied. */
+  #tuned = false;
+  #backoffOptions: BackoffOptions | undefined;
   /** Problems already reported while they stay bad, so a re-list does not repeat them. */
   #reported: Set<string> | undefined;
   /** The skipped records the last full list reported (`ListResult.invalid`). */
@@ -104,27 +132,22 @@ export class WatchEngine {
   #staleSince: number | undefined;
   #staleTimer: NodeJS.Timeout | undefined;
   #expired = false;
-  #run: AbortController | undefined;
-  /** Source runs not finished yet (a stopped one may still be letting go of its stream). */
-  readonly #loops = new Set<Promise<void>>();
+  #run: Run | undefined;
+  /** Steps and follows not settled yet (a stopped follow may still be letting go of its stream). */
+  #pending: Set<Promise<void>> | undefined;
   /** Aborts reads in flight on close. */
   #closing: AbortController | undefined;
   #synced = false;
-  #fetchedAt = 0;
+  /** When a read without a watch refreshes in the background (kept only without a run: a followed snapshot is current). */
   #refreshAt = 0;
   #inflight: Promise<void> | undefined;
   #publishQueued = false;
   #closed = false;
 
-  constructor(options: EngineOptions) {
-    this.name = options.name;
+  /** `options` may be shared by any number of engines. */
+  constructor(name: string, options: EngineOptions) {
+    this.name = name;
     this.#options = options;
-    this.#now = options.now ?? (() => performance.now());
-    this.#random = options.random ?? Math.random;
-    this.#backoff = new Backoff({ random: this.#random, ...options.backoff });
-    this.#limiter = new RateLimiter(options.rate?.perSecond ?? 5, options.rate?.burst ?? 10, this.#now);
-    this.#ttlMs = options.ttlMs ?? 10_000;
-    this.#maxStaleMs = options.maxStaleMs ?? Infinity;
   }
 
   /** Whether a source run is following the backend (somebody subscribes). */
@@ -145,12 +168,12 @@ export class WatchEngine {
   /** Adds a subscriber: the current state first, then every change it can see. */
   subscribe(filter: InstanceFilter, listener: WatchListener): Unsubscribe {
     if (this.#closed) throw new ClosedError(`the watch of "${this.name}"`);
-    const subscriber: Subscriber = { filter, listener, last: undefined, lastRaw: false };
-    this.#subscribers.add(subscriber);
+    const subscriber: Subscriber = { filter, listener, last: undefined, lastRaw: false, gone: false };
+    this.#subscribers = [...this.#subscribers, subscriber];
     if (!this.#run) this.#start();
     if (this.#snapshot || this.#stale) {
       queueMicrotask(() => {
-        if (!this.#subscribers.has(subscriber) || subscriber.last !== undefined) return;
+        if (subscriber.gone || subscriber.last !== undefined) return;
         if (this.#snapshot) this.#deliver(subscriber);
         if (this.#stale) {
           // Like every subscriber told of the outage: the recovery must reach it, even unchanged.
@@ -160,8 +183,10 @@ export class WatchEngine {
       });
     }
     return () => {
-      if (!this.#subscribers.delete(subscriber) || this.#subscribers.size > 0) return;
-      this.#stop();
+      if (subscriber.gone) return;
+      subscriber.gone = true;
+      this.#subscribers = this.#subscribers.filter((other) => other !== subscriber);
+      if (this.#subscribers.length === 0) this.#stop();
     };
   }
 
@@ -169,7 +194,7 @@ export class WatchEngine {
   async read(filter: InstanceFilter, signal?: AbortSignal): Promise<readonly Instance[]> {
     if (this.#snapshot && !this.#expired) {
       if (this.#run && this.#synced) return this.#view(filter);
-      if (this.#now() >= this.#refreshAt && !this.#inflight) this.#refresh().catch(() => {});
+      if (this.#clock() >= this.#refreshAt && !this.#inflight) this.#refresh().catch(() => {});
       // Stale-while-revalidate: past the TTL the cached answer still comes at once.
       return this.#view(filter);
     }
@@ -190,12 +215,13 @@ export class WatchEngine {
     if (!this.#closed) {
       if (reason) for (const subscriber of this.#subscribers) this.#call(subscriber, { error: reason });
       this.#closed = true;
-      this.#subscribers.clear();
+      for (const subscriber of this.#subscribers) subscriber.gone = true;
+      this.#subscribers = none;
       this.#stop();
       this.#closing?.abort();
       clearTimeout(this.#staleTimer);
     }
-    await Promise.allSettled([...this.#loops, ...(this.#inflight ? [this.#inflight] : [])]);
+    await Promise.allSettled([...(this.#pending ?? []), ...(this.#inflight ? [this.#inflight] : [])]);
   }
 
   #view(filter: InstanceFilter): readonly Instance[] {
@@ -204,160 +230,220 @@ export class WatchEngine {
     return applyFilter(this.#snapshot, filter);
   }
 
+  #clock(): number {
+    return this.#options.now ? this.#options.now() : performance.now();
+  }
+
+  #random(): number {
+    return this.#options.random ? this.#options.random() : Math.random();
+  }
+
   // ---- the source run ----------------------------------------------------------------
 
   #start(): void {
-    const controller = new AbortController();
-    this.#run = controller;
-    const loop = this.#loop(controller.signal).catch((error: unknown) => {
-      // Only a bug gets here; say so rather than leave the watch dead without a word.
-      this.#options.hooks.listenerError(error);
-    });
-    this.#loops.add(loop);
-    void loop.finally(() => this.#loops.delete(loop));
+    const run: Run = { stopped: false, source: undefined, controller: undefined, follow: undefined, position: undefined, resyncing: false };
+    this.#run = run;
+    this.#step(run, true, 0);
   }
 
   #stop(): void {
-    this.#run?.abort();
-    this.#run = undefined;
+    const run = this.#run;
+    if (run) {
+      this.#run = undefined;
+      run.stopped = true;
+      run.controller?.abort();
+      const follow = run.follow;
+      if (follow) this.#release(follow);
+    }
     if (this.#synced) {
       // From here on the snapshot ages like a fresh read.
       this.#synced = false;
-      this.#fetchedAt = this.#now();
       this.#refreshAt = this.#nextRefreshAt();
     }
   }
 
-  async #loop(signal: AbortSignal): Promise<void> {
+  /** In the background: after `waitMs`, list when `needList` (retrying with backoff), then follow. */
+  #step(run: Run, needList: boolean, waitMs: number): void {
+    this.#track(
+      this.#prepare(run, needList, waitMs).catch((error: unknown) => {
+        // Only a bug gets here; say so rather than leave the watch dead without a word.
+        this.#options.hooks.listenerError(error, this.name);
+      }),
+    );
+  }
+
+  async #prepare(run: Run, needList: boolean, waitMs: number): Promise<void> {
+    const controller = new AbortController();
+    run.controller = controller;
+    const signal = controller.signal;
     let source: ServiceSource;
-    for (;;) {
-      try {
-        source = await this.#options.source();
-        // The provider's own tuning, where it gives one, wins over the engine's defaults.
-        if (source.backoff) this.#backoff = new Backoff({ random: this.#random, ...this.#options.backoff, ...source.backoff });
-        if (source.rate) this.#limiter = new RateLimiter(source.rate.perSecond, source.rate.burst, this.#now);
-        break;
-      } catch (error) {
-        if (signal.aborted) return;
-        this.#fail(error);
-        if (!(await this.#sleep(this.#backoff.next(), signal))) return;
+    try {
+      if (waitMs > 0 && !(await this.#sleep(waitMs, signal))) return;
+      for (;;) {
+        try {
+          source = run.source ?? (await this.#options.source(this.name));
+          break;
+        } catch (error) {
+          if (signal.aborted) return;
+          this.#fail(error);
+          if (!(await this.#sleep(this.#retryDelay(), signal))) return;
+        }
       }
-    }
-    let needList = true;
-    let resyncing = false;
-    let position: unknown;
-    while (!signal.aborted) {
-      if (needList) {
+      run.source = source;
+      this.#tune(source);
+      while (needList) {
         let result;
         try {
-          await this.#limiter.take(signal);
+          await this.#limiter!.take(signal);
           result = await source.list(signal);
         } catch (error) {
           if (signal.aborted) return;
           this.#fail(error);
-          if (!(await this.#sleep(this.#backoff.next(), signal))) return;
+          if (!(await this.#sleep(this.#retryDelay(), signal))) return;
           continue;
         }
         if (signal.aborted) return;
         const before = this.#snapshot;
         this.#accept(result.instances, result.invalid);
         this.#synced = true;
-        if (resyncing && this.#snapshot !== before) {
+        if (run.resyncing && this.#snapshot !== before) {
           this.#options.hooks.event({ type: 'resync', service: this.name, message: `a re-list of "${this.name}" found changes the watch had not delivered` });
         }
-        resyncing = false;
-        needList = false;
-        if (!source.follow) {
-          this.#backoff.reset();
+        run.resyncing = false;
+        // A subscriber may have left while the list was delivered: then there is nothing to follow.
+        if (signal.aborted) return;
+        if (!source.follow && !source.attach) {
+          this.#backoff?.reset();
           const wait = (result.refreshMs ?? source.pollMs ?? 30_000) * (1 + 0.1 * this.#random());
           if (!(await this.#sleep(wait, signal))) return;
-          needList = true;
           continue;
         }
-        position = result.position;
+        run.position = result.position;
+        needList = false;
       }
-      const follow = source.follow!;
-      // One controller per follow, tied to the run by a listener: whatever a source leaves on its
-      // follow's signal goes with it (AbortSignal.any would keep a registry of weak references).
-      const resyncMs = source.resyncMs ?? 0;
-      // A subscriber may have left while the list was delivered: then there is nothing to follow.
-      if (signal.aborted) return;
-      const stopFollow = new AbortController();
-      const stopWithRun = () => stopFollow.abort();
-      signal.addEventListener('abort', stopWithRun, { once: true });
-      const run: Run = { signal: stopFollow.signal, received: false, live: true, position };
-      const resyncTimer =
-        resyncMs > 0
-          ? setTimeout(() => {
-              resyncing = true;
-              stopFollow.abort();
-            }, Math.min(maxDurationMs, jitter(resyncMs, 0.1, this.#random)))
-          : undefined;
-      const started = this.#now();
-      let end: FollowEnd | undefined;
-      let failure: unknown;
-      let failed = false;
       try {
-        await this.#limiter.take(run.signal);
-        end = await follow.call(source, position, new WatchEngine.#Sink(this, run), run.signal);
-      } catch (error) {
-        failed = true;
-        failure = error;
+        await this.#limiter!.take(signal);
+      } catch {
+        return; // stopped while waiting for a token
       }
-      run.live = false;
-      position = run.position;
-      clearTimeout(resyncTimer);
-      signal.removeEventListener('abort', stopWithRun);
-      stopFollow.abort();
-      this.#flush();
-      if (signal.aborted) return;
-      if (resyncing) {
-        needList = true;
-        continue;
-      }
-      const healthy = this.#now() - started >= minHealthyFollowMs;
-      if (healthy) this.#backoff.reset();
-      if (failed) {
-        this.#fail(failure);
-        needList = true;
-        if (!(await this.#sleep(this.#backoff.next(), signal))) return;
-      } else if (end === 'relist') {
-        this.#options.hooks.event({ type: 'resync', service: this.name, message: `the watch position of "${this.name}" is gone (compacted, or 410 Gone); listing again` });
-        needList = true;
-        if (!healthy && !(await this.#sleep(this.#backoff.next(), signal))) return;
-      } else if (!healthy && !run.received) {
-        // A clean end that came at once with nothing in it is a server going away, not a watch that ran its course.
-        if (!(await this.#sleep(this.#backoff.next(), signal))) return;
-      }
+    } finally {
+      if (run.controller === controller) run.controller = undefined;
     }
+    if (!run.stopped) this.#follow(run, source);
+  }
+
+  /** The source's own backoff and rate bound, where it gives them, win over the engine's defaults. */
+  #tune(source: ServiceSource): void {
+    if (!this.#tuned) {
+      this.#tuned = true;
+      // Made at the first failure: most engines never need one.
+      if (source.backoff) this.#backoffOptions = source.backoff;
+    }
+    const rate = source.rate ?? this.#options.rate;
+    this.#limiter ??= new RateLimiter(rate?.perSecond ?? 5, rate?.burst ?? 10, this.#options.now);
+  }
+
+  #retryDelay(): number {
+    this.#backoff ??= new Backoff({ random: this.#options.random, ...this.#options.backoff, ...this.#backoffOptions });
+    return this.#backoff.next();
+  }
+
+  #follow(run: Run, source: ServiceSource): void {
+    const follow = new WatchEngine.#Follow(this, run, this.#clock());
+    run.follow = follow;
+    const resyncMs = source.resyncMs ?? 0;
+    if (resyncMs > 0) {
+      follow.resyncTimer = setTimeout(() => {
+        run.resyncing = true;
+        this.#release(follow);
+        this.#ended(follow, 'ended');
+      }, Math.min(maxDurationMs, jitter(resyncMs, 0.1, this.#options.random)));
+    }
+    const detach = source.attach ? source.attach(run.position, follow) : attachFollow(source.follow!.bind(source), run.position, follow);
+    // An attachment that ended at once (nothing to follow from there) is not unhooked.
+    if (follow.live) follow.detach = detach;
+  }
+
+  /** The engine lets go of a follow (stop, resync): later deliveries and its end are ignored. */
+  #release(follow: Follow): void {
+    if (!follow.live) return;
+    follow.live = false;
+    clearTimeout(follow.resyncTimer);
+    const detach = follow.detach;
+    follow.detach = undefined;
+    this.#flush();
+    // A stream of its own may take a while to let go: close() waits for it.
+    const letGo = detach?.();
+    if (letGo) this.#track(letGo.catch(() => {}));
+  }
+
+  /** A follow ended (by its source, or for a resync): what to do next (rules 4 and 5). */
+  #ended(follow: Follow, result: FollowEnd | DiscoveryError): void {
+    const run = follow.run;
+    follow.live = false;
+    clearTimeout(follow.resyncTimer);
+    if (run.follow === follow) run.follow = undefined;
+    this.#flush();
+    if (run.stopped) return;
+    run.position = follow.position;
+    if (run.resyncing) return this.#step(run, true, 0);
+    const healthy = this.#clock() - follow.started >= minHealthyFollowMs;
+    if (healthy) this.#backoff?.reset();
+    if (result !== 'ended' && result !== 'relist') {
+      this.#fail(result);
+      return this.#step(run, true, this.#retryDelay());
+    }
+    if (result === 'relist') {
+      this.#options.hooks.event({ type: 'resync', service: this.name, message: `the watch position of "${this.name}" is gone (compacted, or 410 Gone); listing again` });
+      return this.#step(run, true, healthy ? 0 : this.#retryDelay());
+    }
+    // A clean end that came at once with nothing in it is a server going away, not a watch that ran its course.
+    this.#step(run, false, !healthy && !follow.received ? this.#retryDelay() : 0);
+  }
+
+  #track(work: Promise<void>): void {
+    const pending = (this.#pending ??= new Set());
+    pending.add(work);
+    void work.finally(() => {
+      pending.delete(work);
+      if (pending.size === 0 && this.#pending === pending) this.#pending = undefined;
+    });
   }
 
   /**
-   * What a follow writes into: one small object per follow with its methods on the prototype
-   * (closures per follow cost ~0.5 KB for each of thousands of watched services). Nested in the
-   * engine's class body so it may reach the engine's private state.
+   * One follow: the sink its source writes into, with its methods on the prototype (closures per
+   * follow would cost ~0.5 KB for each of thousands of watched services). Nested in the engine's
+   * class body so it may reach the engine's private state.
    */
-  static readonly #Sink = class Sink implements FollowSink {
+  static readonly #Follow = class implements Follow {
     readonly #engine: WatchEngine;
-    readonly #run: Run;
+    readonly run: Run;
+    readonly started: number;
+    /** Still delivering: not ended, not let go of. */
+    live = true;
+    /** Something real arrived (the clean-end rule). */
+    received = false;
+    position: unknown;
+    detach: (() => void | Promise<void>) | undefined;
+    resyncTimer: NodeJS.Timeout | undefined;
 
-    constructor(engine: WatchEngine, run: Run) {
+    constructor(engine: WatchEngine, run: Run, started: number) {
       this.#engine = engine;
-      this.#run = run;
+      this.run = run;
+      this.started = started;
+      this.position = run.position;
     }
 
-    /** Whether this follow may still write (not ended, not stopped). */
     #take(): boolean {
-      const run = this.#run;
-      if (!run.live || run.signal.aborted) return false;
-      run.received = true;
+      if (!this.live) return false;
+      this.received = true;
       return true;
     }
 
     replace(instances: Iterable<Instance>, position?: unknown): void {
       if (!this.#take()) return;
       const engine = this.#engine;
-      if (position !== undefined) this.#run.position = position;
+      if (position !== undefined) this.position = position;
       if (engine.#stale) return engine.#accept(instances);
       if (engine.#set.replace(engine.#checked(instances)) || engine.#publishQueued) {
         engine.#publishQueued = true;
@@ -378,15 +464,19 @@ export class WatchEngine {
     }
 
     advance(position: unknown): void {
-      if (this.#take()) this.#run.position = position;
+      if (this.#take()) this.position = position;
     }
 
     invalid(error: InvalidRecordError): void {
-      if (this.#run.live && !this.#run.signal.aborted) this.#engine.#invalid(error);
+      if (this.live) this.#engine.#invalid(error);
     }
 
     stale(error: DiscoveryError): void {
-      if (this.#run.live && !this.#run.signal.aborted) this.#engine.#fail(error);
+      if (this.live) this.#engine.#fail(error);
+    }
+
+    end(result: FollowEnd | DiscoveryError): void {
+      if (this.live) this.#engine.#ended(this, result);
     }
   };
 
@@ -405,16 +495,17 @@ export class WatchEngine {
   #refresh(): Promise<void> {
     this.#inflight ??= (async () => {
       try {
-        const source = await this.#options.source();
+        const source = await this.#options.source(this.name);
+        this.#tune(source);
         this.#closing ??= new AbortController();
         const result = await source.list(this.#closing.signal);
         if (this.#closed) return;
-        this.#backoff.reset();
+        this.#backoff?.reset();
         this.#accept(result.instances, result.invalid);
       } catch (error) {
         const failure = this.#fail(error);
         // A failing backend is not read again by every read: the next try waits a backoff.
-        this.#refreshAt = this.#now() + this.#backoff.next();
+        this.#refreshAt = this.#clock() + this.#retryDelay();
         throw failure;
       } finally {
         this.#inflight = undefined;
@@ -425,7 +516,7 @@ export class WatchEngine {
 
   #nextRefreshAt(): number {
     // Refresh-ahead: a read in the last stretch of the TTL (a jittered 75–95 %) refreshes in the background.
-    return this.#fetchedAt + this.#ttlMs * (0.75 + 0.2 * this.#random());
+    return this.#clock() + (this.#options.ttlMs ?? 10_000) * (0.75 + 0.2 * this.#random());
   }
 
   // ---- state and delivery -------------------------------------------------------------
@@ -441,11 +532,11 @@ export class WatchEngine {
     }
     for (const error of invalid) this.#invalid(error);
     this.#set.replace(this.#checked(instances));
-    this.#fetchedAt = this.#now();
-    this.#refreshAt = this.#nextRefreshAt();
+    // While followed the snapshot is current; the run's stop starts its TTL.
+    if (!this.#run) this.#refreshAt = this.#nextRefreshAt();
     const recovered = this.#stale !== undefined;
     if (recovered && channels.watchRecovered.hasSubscribers) {
-      channels.watchRecovered.publish({ service: this.name, provider: this.#options.provider, staleMs: this.#now() - (this.#staleSince ?? this.#now()) });
+      channels.watchRecovered.publish({ service: this.name, provider: this.#options.provider, staleMs: this.#clock() - (this.#staleSince ?? this.#clock()) });
     }
     this.#stale = undefined;
     this.#staleSince = undefined;
@@ -478,7 +569,6 @@ export class WatchEngine {
   #flush(): void {
     if (!this.#publishQueued) return;
     this.#publishQueued = false;
-    this.#fetchedAt = this.#now();
     this.#publish();
   }
 
@@ -489,8 +579,7 @@ export class WatchEngine {
       this.#snapshot = next;
       this.#healthy = this.#set.unhealthy === 0 ? next : applyFilter(next, healthyFilter);
       if (channels.snapshot.hasSubscribers) {
-        const { name: service, provider } = this.#options;
-        channels.snapshot.publish({ service, provider, instances: next.length, healthy: next.length - this.#set.unhealthy, added: difference(next, previous), removed: difference(previous, next) });
+        channels.snapshot.publish({ service: this.name, provider: this.#options.provider, instances: next.length, healthy: next.length - this.#set.unhealthy, added: difference(next, previous), removed: difference(previous, next) });
       }
     }
     for (const subscriber of this.#subscribers) this.#deliver(subscriber);
@@ -502,11 +591,12 @@ export class WatchEngine {
     const first = this.#stale === undefined;
     this.#stale = error;
     if (!first) return error;
-    this.#staleSince = this.#now();
+    this.#staleSince = this.#clock();
     if (channels.watchError.hasSubscribers) channels.watchError.publish({ service: this.name, provider: this.#options.provider, error });
-    this.#options.hooks.error(error);
-    if (this.#snapshot && Number.isFinite(this.#maxStaleMs)) {
-      this.#staleTimer = setTimeout(() => this.#expire(), Math.min(maxDurationMs, this.#maxStaleMs));
+    this.#options.hooks.error(error, this.name);
+    const maxStaleMs = this.#options.maxStaleMs ?? Infinity;
+    if (this.#snapshot && Number.isFinite(maxStaleMs)) {
+      this.#staleTimer = setTimeout(() => this.#expire(), Math.min(maxDurationMs, maxStaleMs));
     }
     for (const subscriber of this.#subscribers) {
       subscriber.last = undefined;
@@ -519,8 +609,8 @@ export class WatchEngine {
   #expire(): void {
     this.#expired = true;
     this.#staleTimer = undefined;
-    const error = new ProviderUnavailableError(this.#options.provider, `"${this.name}": the backend has failed for longer than maxStale (${this.#maxStaleMs} ms); the last snapshot is no longer served`);
-    this.#options.hooks.error(error);
+    const error = new ProviderUnavailableError(this.#options.provider, `"${this.name}": the backend has failed for longer than maxStale (${this.#options.maxStaleMs} ms); the last snapshot is no longer served`);
+    this.#options.hooks.error(error, this.name);
     for (const subscriber of this.#subscribers) {
       this.#call(subscriber, { error });
       this.#deliver(subscriber);
@@ -536,6 +626,7 @@ export class WatchEngine {
   }
 
   #deliver(subscriber: Subscriber): void {
+    if (subscriber.gone) return;
     const view = this.#view(subscriber.filter);
     const raw = view === this.#snapshot;
     if (subscriber.last !== undefined && view === subscriber.last) return;
@@ -548,10 +639,11 @@ export class WatchEngine {
   }
 
   #call(subscriber: Subscriber, event: WatchEvent): void {
+    if (subscriber.gone) return;
     try {
       subscriber.listener(event);
     } catch (error) {
-      this.#options.hooks.listenerError(error);
+      this.#options.hooks.listenerError(error, this.name);
     }
   }
 }

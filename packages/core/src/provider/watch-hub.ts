@@ -1,5 +1,5 @@
 import { abortable, throwIfAborted } from '../abort.js';
-import { InvalidRecordError, type DiscoveryError } from '../errors.js';
+import { InvalidRecordError } from '../errors.js';
 import type { InstanceFilter } from '../instance-filter.js';
 import { unsubscribeOnAbort } from '../listeners.js';
 import type { Logger } from '../logger.js';
@@ -9,7 +9,7 @@ import { reconcile } from '../snapshot.js';
 import { toDiscoveryError } from '../to-discovery-error.js';
 import { instanceProblem } from './instance-check.js';
 import type { ServiceSource } from './source.js';
-import { WatchEngine } from './watch-engine.js';
+import { WatchEngine, type EngineOptions } from './watch-engine.js';
 
 export interface WatchHubOptions {
   /** The provider's name, for errors. */
@@ -35,6 +35,7 @@ export class WatchHub {
   readonly #engines = new Map<string, WatchEngine>();
   readonly #stopping = new Set<Promise<void>>();
   readonly #reported = new Map<string, Set<string>>();
+  #engineOptions: EngineOptions | undefined;
 
   constructor(options: WatchHubOptions) {
     this.#options = options;
@@ -97,18 +98,18 @@ export class WatchHub {
   }
 
   #engine(name: string): WatchEngine {
-    const { provider, logger } = this.#options;
-    return new WatchEngine({
-      name,
-      provider,
+    // One settings object for every engine of this hub.
+    this.#engineOptions ??= {
+      provider: this.#options.provider,
       // Backoff and rate bound come with the source (ServiceSource.backoff / .rate), as under a Discovery.
-      source: () => this.#options.source(name),
+      source: (service) => this.#options.source(service),
       hooks: {
-        error: (error: DiscoveryError) => logger.warn({ service: name, code: error.code }, `${provider}: watch of "${name}" failed; serving the last snapshot: ${error.message}`),
+        error: (error, service) => this.#options.logger.warn({ service, code: error.code }, `${this.#options.provider}: watch of "${service}" failed; serving the last snapshot: ${error.message}`),
         event: (event) => this.#options.emit(event),
-        listenerError: (error) => logger.error({ service: name, err: toDiscoveryError(error, 'watch listener') }, 'a watch listener threw'),
+        listenerError: (error, service) => this.#options.logger.error({ service, err: toDiscoveryError(error, 'watch listener') }, 'a watch listener threw'),
       },
-    });
+    };
+    return new WatchEngine(name, this.#engineOptions);
   }
 
   /** Skipped records of a discover's list: each reported once while it stays bad (an engine de-duplicates its own). */

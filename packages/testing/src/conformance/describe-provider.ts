@@ -1,5 +1,5 @@
 import { createDiscovery, isDiscoveryError, type Instance, type Provider, type Service, type WatchEvent } from '@disco/core';
-import type { ServiceSource } from '@disco/core/provider';
+import type { AttachedSink, ServiceSource } from '@disco/core/provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../ports.js';
 import { WatchRecorder } from '../watch-recorder.js';
@@ -74,8 +74,51 @@ function counting(provider: Provider) {
     proxy.source = (name) => {
       counts.watches++;
       const source = provider.source!(name);
-      const wrapped: ServiceSource = { ...source, list: (signal) => track(source.list(signal)) };
+      // Read through, not spread: a source may be a class whose methods and getters live on its prototype.
+      const wrapped: ServiceSource = {
+        list: (signal) => track(source.list(signal)),
+        get pollMs() {
+          return source.pollMs;
+        },
+        get resyncMs() {
+          return source.resyncMs;
+        },
+        get backoff() {
+          return source.backoff;
+        },
+        get rate() {
+          return source.rate;
+        },
+      };
       if (source.follow) wrapped.follow = (position, sink, signal) => track(source.follow!(position, sink, signal));
+      if (source.attach) {
+        wrapped.attach = (position, sink) => {
+          // Active from the attach until the stream ends it or the engine unhooks it, whichever is first.
+          counts.active++;
+          let done = false;
+          const leave = () => {
+            if (!done) counts.active--;
+            done = true;
+          };
+          const counted: AttachedSink = {
+            replace: (instances, at) => sink.replace(instances, at),
+            upsert: (instance) => sink.upsert(instance),
+            remove: (id) => sink.remove(id),
+            advance: (at) => sink.advance(at),
+            invalid: (error) => sink.invalid(error),
+            stale: (error) => sink.stale(error),
+            end: (result) => {
+              leave();
+              sink.end(result);
+            },
+          };
+          const unhook = source.attach!(position, counted);
+          return () => {
+            leave();
+            return unhook();
+          };
+        };
+      }
       return wrapped;
     };
   }
