@@ -107,6 +107,8 @@ export class Discovery implements AsyncDisposable {
   readonly #resolvers = new Map<string, ServiceHandle>();
   readonly #onClose = new Set<() => void>();
   #provider: Promise<Provider> | undefined;
+  /** The provider once loaded: engines then make their sources without waiting a turn. */
+  #loaded: Provider | undefined;
   #closing: Promise<void> | undefined;
 
   /** @internal use createDiscovery() */
@@ -420,6 +422,7 @@ export class Discovery implements AsyncDisposable {
     this.#provider = (async () => {
       const provider = typeof spec === 'string' ? await loadProvider(spec, this.#config, { logger: this.#logger, env: this.#config.env ?? process.env }) : spec;
       provider.onEvent?.((event) => this.#providerEvent(event));
+      this.#loaded = provider;
       return provider;
     })();
     // Loading failures surface on the calls that need the provider; don't leave it unobserved.
@@ -433,7 +436,8 @@ export class Discovery implements AsyncDisposable {
     // One settings object for every engine: a watched service costs only its own state.
     this.#engineOptions ??= {
       provider: this.#providerName,
-      source: async (service) => sourceFromProvider(await this.#getProvider(), service, this.#ttlMs),
+      source: (service) =>
+        this.#loaded ? sourceFromProvider(this.#loaded, service, this.#ttlMs) : this.#getProvider().then((provider) => sourceFromProvider(provider, service, this.#ttlMs)),
       ttlMs: this.#ttlMs,
       maxStaleMs: this.#maxStaleMs,
       hooks: {

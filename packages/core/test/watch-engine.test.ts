@@ -1,5 +1,5 @@
 import { createDiscovery, createInstance, type Balancer, type DiscoveryError, type Instance, type ProviderEvent, type WatchEvent } from '@disco/core';
-import { InstanceSet, instanceProblem, RateLimiter, WatchEngine, type AttachedSink, type EngineOptions, type FollowEnd, type FollowSink, type ServiceSource } from '@disco/core/provider';
+import { InstanceSet, instanceProblem, RateLimiter, WatchEngine, type AttachedSink, type Unhook, type EngineOptions, type FollowEnd, type FollowSink, type ServiceSource } from '@disco/core/provider';
 import { waitFor } from '@disco/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthyFilter } from '../src/instance-filter.js';
@@ -58,7 +58,7 @@ class ScriptedSource implements ServiceSource<number> {
 class AttachedScriptedSource extends ScriptedSource {
   unhooks = 0;
 
-  attach(position: number, sink: AttachedSink<number>): () => void {
+  attach(position: number, sink: AttachedSink<number>): Unhook<number> {
     this.follows++;
     this.startedAt.push(performance.now());
     const stream: Stream = {
@@ -385,7 +385,7 @@ describe('an attachment to a shared stream', () => {
     source.attach = (position, sink) => {
       const unhook = attach(position, sink);
       return () => {
-        unhook();
+        void unhook(sink);
         return new Promise<void>((resolve) => setTimeout(() => ((released = true), resolve()), 50));
       };
     };
@@ -551,7 +551,8 @@ describe('RateLimiter', () => {
   it('lets a burst through at once, then spaces requests at the rate; an idle spell refills it', async () => {
     let now = 0;
     const limiter = new RateLimiter(10, 3, () => now);
-    const settled = async (take: Promise<void>) => {
+    const settled = async (take: Promise<void> | undefined) => {
+      if (take === undefined) return true; // a free token is taken at once
       let done = false;
       void take.then(() => (done = true));
       await tick();
@@ -560,6 +561,7 @@ describe('RateLimiter', () => {
     expect([await settled(limiter.take()), await settled(limiter.take()), await settled(limiter.take())]).toEqual([true, true, true]);
     const started = performance.now();
     const fourth = limiter.take();
+    expect(fourth).toBeInstanceOf(Promise);
     expect(await settled(fourth)).toBe(false);
     await fourth;
     expect(performance.now() - started).toBeGreaterThanOrEqual(95);
@@ -567,6 +569,7 @@ describe('RateLimiter', () => {
     expect([await settled(limiter.take()), await settled(limiter.take()), await settled(limiter.take())]).toEqual([true, true, true]);
     const aborted = new AbortController();
     const waiting = limiter.take(aborted.signal);
+    expect(waiting).toBeInstanceOf(Promise);
     aborted.abort();
     await expect(waiting).rejects.toMatchObject({ code: 'ERR_ABORTED' });
     // The aborted wait took nothing: the next request is due after one interval, not two.

@@ -131,6 +131,7 @@ describe('answers of the agent', () => {
         const controller = new AbortController();
         const sink: FollowSink<number> = {
           replace: (instances, position) => void replaced.push({ instances: [...instances], position }),
+          resync: () => expect.unreachable('a long-poll replaces'),
           upsert: () => expect.unreachable('a long-poll replaces'),
           remove: () => expect.unreachable('a long-poll replaces'),
           advance: () => expect.unreachable('a long-poll replaces'),

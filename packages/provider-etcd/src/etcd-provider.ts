@@ -89,6 +89,7 @@ export class EtcdProvider implements Provider {
   /** Names being listed or followed (by any engine), with how many lists and follows hold each. */
   readonly #interest = new Map<string, number>();
   #feed: PrefixFeed | undefined;
+  #nextTurn: Promise<void> | undefined;
   #closed = false;
 
   /** Options as given (no environment): use {@link etcdProvider} to read `ETCD_*` too. */
@@ -236,7 +237,10 @@ export class EtcdProvider implements Provider {
     const { prefixMode, prefixModeThreshold } = this.#options;
     if (prefixMode === 'never') return undefined;
     if (prefixMode === 'auto') {
-      await new Promise((resolve) => setImmediate(resolve));
+      // One wait for every list of this turn.
+      await (this.#nextTurn ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.#nextTurn = undefined;
+      }));
       // Names listed or followed on their own, and names the feed serves (engines hooked onto it).
       const watched = this.#interest.size + (this.#feed?.followed ?? 0);
       const on = watched >= prefixModeThreshold || (this.#feed !== undefined && this.#feed.size > 0 && watched >= prefixModeThreshold / 2);
@@ -252,9 +256,8 @@ export class EtcdProvider implements Provider {
         pageSize,
         members: this.#members,
         logger: this.#logger,
-        read: (name, keyPrefix, kv) => this.#read(name, keyPrefix, kv),
+        read: (name, keyPrefix, kv, key) => this.#read(name, keyPrefix, kv, key),
         toError: (error, what) => this.#toError(error, what),
-        emit: (event) => this.#emit(event),
       },
       prefixMode === 'always' ? 2 : prefixModeThreshold,
     );
@@ -274,9 +277,9 @@ export class EtcdProvider implements Provider {
     if (this.#closed) throw new ClosedError('etcd provider');
   }
 
-  #read(name: string, keyPrefix: string, kv: IKeyValue): Instance | undefined {
+  #read(name: string, keyPrefix: string, kv: IKeyValue, key = kv.key.toString()): Instance | undefined {
     try {
-      return readEntry(this.#codec, keyPrefix, name, kv.key.toString(), kv.value);
+      return readEntry(this.#codec, keyPrefix, name, key, kv.value);
     } catch (error) {
       if (!(error instanceof InvalidRecordError)) throw error;
       const id = `${error.key}@${kv.mod_revision}`;

@@ -1,5 +1,5 @@
 import { ProviderUnavailableError, type BackoffOptions, type DiscoveryError, type Instance, type Logger } from '@disco/core';
-import { abortable, attachFollow, type AttachedSink, type FollowEnd, type FollowSink, type ListResult, type ServiceSource } from '@disco/core/provider';
+import { abortable, attachFollow, type AttachedSink, type FollowEnd, type FollowSink, type ListResult, type ServiceSource, type Unhook } from '@disco/core/provider';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { MemberHealth } from './members.js';
 import { release, type PrefixFeed } from './prefix-feed.js';
@@ -71,7 +71,7 @@ export class EtcdSource implements ServiceSource<number> {
     }
   }
 
-  attach(position: number, sink: AttachedSink<number>): () => void | Promise<void> {
+  attach(position: number, sink: AttachedSink<number>): Unhook<number> {
     if (this.#feed) return this.#feed.attach(this.#name, position, sink);
     const name = this.#name;
     const context = this.#context;

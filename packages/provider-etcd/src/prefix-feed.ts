@@ -1,5 +1,5 @@
-import { ProviderUnavailableError, type DiscoveryError, type Instance, type Logger, type ProviderEvent } from '@disco/core';
-import { abortable, InstanceSet, jitter, sameSnapshot, type AttachedSink, type FollowEnd, type ListResult } from '@disco/core/provider';
+import { ProviderUnavailableError, type DiscoveryError, type Instance, type Logger } from '@disco/core';
+import { abortable, InstanceSet, jitter, type AttachedSink, type FollowEnd, type ListResult, type Unhook } from '@disco/core/provider';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { MemberHealth } from './members.js';
 
@@ -14,18 +14,22 @@ export interface PrefixFeedContext {
   readonly pageSize: number;
   readonly members: MemberHealth | undefined;
   readonly logger: Logger;
-  read(name: string, keyPrefix: string, kv: IKeyValue): Instance | undefined;
+  /** `key`: the key as text, where the caller has it already. */
+  read(name: string, keyPrefix: string, kv: IKeyValue, key?: string): Instance | undefined;
   toError(error: unknown, what: string): DiscoveryError;
-  emit(event: ProviderEvent): void;
 }
 
 interface ServiceState {
   readonly name: string;
-  /** A sorted array underneath: a Map per watched service would cost ~0.5 KB at ten instances. */
-  instances: InstanceSet;
-  /** Whether `instances` holds what etcd holds (as of `since` plus the events applied since). */
+  /**
+   * What etcd holds for the name (as of `since`, plus the events applied since), kept while a
+   * list needs it and dropped once an engine is hooked on: the engine holds that state itself,
+   * and a second copy per watched service would cost ~0.2 KB at ten instances.
+   */
+  instances: InstanceSet | undefined;
+  /** The name's events are being applied: to `instances`, or by the hooked-on engines. */
   loaded: boolean;
-  /** Events at or below this revision are already in `instances` (the range it came from). */
+  /** Events at or below this revision are already applied (the range it came from). */
   since: number;
   /** The engines' sinks hooked onto this name (replaced, never changed in place). */
   followers: readonly AttachedSink<number>[];
@@ -50,10 +54,10 @@ const noop = () => {};
 
 /**
  * Prefix mode: one range and one watch over the whole prefix, demultiplexed by service name to
- * the per-service sources core's engines run. The feed holds the parsed instances of the names
- * somebody watches (the same `Instance` objects the engines hold); keys of other names cross
- * the wire and are skipped by their name, never parsed. A source's `list` answers from this
- * state once it is loaded, and its `follow` receives that name's events from the shared watch.
+ * the per-service sources core's engines run. Keys of names nobody watches cross the wire and
+ * are skipped by their name, never parsed. A source's `list` answers from the feed's copy of its
+ * name, and its `attach` hooks the engine's sink onto that name's events; from then on the
+ * engine holds the state and the feed keeps no copy (a later list of the name ranges it again).
  *
  * - The first list (or the first after a failure) loads every watched name with one range over
  *   the prefix (paged at one revision), then one prefix watch starts from its revision + 1.
@@ -65,8 +69,9 @@ const noop = () => {};
  * - A watch that fails (disconnect, or a member found cut off from its quorum) fails every
  *   follower; one etcd cancels (compaction) asks each to re-list. Either way the state is
  *   dropped, and the next list loads it again, with one range.
- * - Every `resyncMs` the feed re-lists the prefix (one range) and hands each follower whose
- *   state it corrects a `replace`, with a `resync` event.
+ * - Every `resyncMs` the feed re-lists the prefix (one range) and hands each hooked-on engine
+ *   its name's listed state (`sink.resync`): an engine whose state it corrects reports a
+ *   `resync` event.
  */
 export class PrefixFeed {
   readonly #context: PrefixFeedContext;
@@ -111,38 +116,52 @@ export class PrefixFeed {
     const state = this.#state(name);
     state.lists++;
     try {
-      for (let attempt = 0; !state.loaded; attempt++) {
+      for (let attempt = 0; !state.instances; attempt++) {
         if (attempt >= 3) throw new ProviderUnavailableError('etcd', `the state of "${name}" kept being dropped while it was loaded`);
         await abortable(this.#synced ? this.#load(state) : this.#sync(), signal, `listing "${name}"`);
       }
-      return { instances: [...state.instances.values()], position: this.#revision + 1 };
+      // The set's own array: it copies on its next change, and the engine copies what it keeps.
+      return { instances: state.instances.snapshot(), position: this.#revision + 1 };
     } finally {
       state.lists--;
       state.usedAt = performance.now();
     }
   }
 
-  /** Hooks an engine's sink onto `name`'s events; returns what unhooks it. */
-  attach(name: string, position: number, sink: AttachedSink<number>): () => void {
+  /** Hooks an engine's sink onto `name`'s events; returns what unhooks it (the same function for every sink). */
+  attach(name: string, position: number, sink: AttachedSink<number>): Unhook<number> {
     const state = this.#state(name);
     if (!state.loaded || !this.#watcher) {
       // The state was dropped between the list and this attach (the watch failed): list again.
       sink.end('relist');
       return noop;
     }
+    if (position !== this.#revision + 1) {
+      // Changes arrived since the list (or it came from another range): start from the feed's copy.
+      if (!state.instances) {
+        // Another engine of this name took it over meanwhile: this one lists again.
+        sink.end('relist');
+        return noop;
+      }
+      sink.replace(state.instances.snapshot(), this.#revision + 1);
+    }
     if (state.followers.length === 0) this.#followed++;
     state.followers = [...state.followers, sink];
-    // The list came from another range (per-service mode, or before a re-list of the feed): start from the feed's state.
-    if (position !== this.#revision + 1) sink.replace([...state.instances.values()], this.#revision + 1);
-    return () => this.#detach(state, sink);
+    // The engine holds the state from here; a copy stays only for a list still waiting on it.
+    if (state.lists === 0) state.instances = undefined;
+    return this.#unhook;
   }
 
-  #detach(state: ServiceState, sink: AttachedSink<number>): void {
-    if (!state.followers.includes(sink)) return;
+  readonly #unhook: Unhook<number> = (sink) => {
+    const state = this.#services.get(sink.service);
+    if (!state?.followers.includes(sink)) return;
     state.followers = state.followers.filter((other) => other !== sink);
-    if (state.followers.length === 0) this.#followed--;
     state.usedAt = performance.now();
-  }
+    if (state.followers.length > 0) return;
+    this.#followed--;
+    // Nobody holds the name's state any more: the next list ranges it.
+    if (!state.instances) state.loaded = false;
+  };
 
   async close(): Promise<void> {
     this.#closed = true;
@@ -156,7 +175,7 @@ export class PrefixFeed {
   #state(name: string): ServiceState {
     let state = this.#services.get(name);
     if (!state) {
-      state = { name, instances: new InstanceSet(), loaded: false, since: 0, followers: none, lists: 0, usedAt: performance.now() };
+      state = { name, instances: undefined, loaded: false, since: 0, followers: none, lists: 0, usedAt: performance.now() };
       this.#services.set(name, state);
       this.#scheduleSweep();
     }
@@ -188,7 +207,7 @@ export class PrefixFeed {
   #load(state: ServiceState): Promise<void> {
     this.#toLoad.add(state);
     this.#loading ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-      const batch = [...this.#toLoad].filter((s) => !s.loaded);
+      const batch = [...this.#toLoad].filter((s) => !s.instances);
       this.#toLoad = new Set();
       this.#loading = undefined;
       if (batch.length === 0) return;
@@ -205,7 +224,8 @@ export class PrefixFeed {
   async #rangePrefix(which: readonly ServiceState[] | (() => readonly ServiceState[])): Promise<number> {
     const { client, prefix, pageSize } = this.#context;
     let states: readonly ServiceState[] = [];
-    let wanted = new Map<string, Map<string, Instance>>();
+    // Keys come sorted, and an instance's id is its key's last part: each name's list arrives in id order.
+    let wanted = new Map<string, Instance[]>();
     const recorded: Recorded[] = [];
     this.#recorders.add(recorded);
     let revision = 0;
@@ -222,17 +242,17 @@ export class PrefixFeed {
         if (revision === 0) {
           revision = Number(response.header.revision);
           states = typeof which === 'function' ? which() : which;
-          wanted = new Map(states.map((s) => [s.name, new Map<string, Instance>()]));
+          wanted = new Map(states.map((s) => [s.name, []]));
         }
         for (const kv of response.kvs) {
           const text = kv.key.toString();
           const slash = text.indexOf('/', prefix.length);
           if (slash < 0) continue;
-          const instances = wanted.get(text.slice(prefix.length, slash));
-          if (!instances) continue; // a service nobody watches: crosses the wire, never parsed
           const name = text.slice(prefix.length, slash);
-          const instance = this.#context.read(name, `${prefix}${name}/`, kv);
-          if (instance) instances.set(instance.id, instance);
+          const instances = wanted.get(name);
+          if (!instances) continue; // a service nobody watches: crosses the wire, never parsed
+          const instance = this.#context.read(name, `${prefix}${name}/`, kv, text);
+          if (instance) instances.push(instance);
         }
         if (!response.more || response.kvs.length === 0) break;
         key = Buffer.concat([response.kvs[response.kvs.length - 1]!.key, Buffer.from([0])]);
@@ -257,28 +277,28 @@ export class PrefixFeed {
     } finally {
       this.#recorders.delete(recorded);
     }
-    const instances = new Map<string, Instance>();
+    const instances: Instance[] = [];
     for (const kv of response.kvs) {
       const instance = this.#context.read(state.name, keyPrefix, kv);
-      if (instance) instances.set(instance.id, instance);
+      if (instance) instances.push(instance);
     }
     this.#install(state, instances, Number(response.header.revision), recorded);
   }
 
   /** A range's answer for one name, with the events recorded while it was in flight replayed on top. */
-  #install(state: ServiceState, instances: Map<string, Instance>, revision: number, recorded: readonly Recorded[]): void {
+  #install(state: ServiceState, instances: Instance[], revision: number, recorded: readonly Recorded[]): void {
     if (this.#services.get(state.name) !== state) return; // dropped meanwhile
-    const before = state.loaded ? [...state.instances.values()] : undefined;
-    // Unchanged instances keep their objects: the engines hold them, and nothing is held twice.
-    state.instances.replace([...instances.values()]);
+    const set = state.instances ?? new InstanceSet();
+    set.replace(instances);
+    state.instances = set;
     state.since = revision;
     state.loaded = true;
     for (const event of recorded) if (event.state === state && event.revision > revision) this.#apply(state, event.kv, event.deleted, false);
-    if (!before || state.followers.length === 0 || sameSnapshot(before, [...state.instances.values()])) return;
-    // A re-list found what the watch had not delivered: the followers take the listed state.
-    this.#context.emit({ type: 'resync', service: state.name, message: `a re-list of the prefix found changes to "${state.name}" the watch had not delivered` });
-    const list = [...state.instances.values()];
-    for (const sink of state.followers) sink.replace(list, this.#revision + 1);
+    if (state.followers.length === 0) return;
+    // Hooked-on engines take the listed state; one it corrects reports what its stream had missed.
+    const list = set.snapshot();
+    for (const sink of state.followers) sink.resync(list, this.#revision + 1);
+    if (state.lists === 0) state.instances = undefined;
   }
 
   // ---- the shared watch ---------------------------------------------------------------
@@ -350,11 +370,12 @@ export class PrefixFeed {
     const keyPrefix = this.#keyPrefix(state);
     const id = kv.key.toString().slice(keyPrefix.length);
     const instance = deleted ? undefined : this.#context.read(state.name, keyPrefix, kv);
+    // Without a copy the engines sort out what changed.
     if (instance) {
-      if (state.instances.upsert(instance) && notify) for (const sink of state.followers) sink.upsert(instance);
+      if ((state.instances?.upsert(instance) ?? true) && notify) for (const sink of state.followers) sink.upsert(instance);
     } else {
       // A delete, or a corrupt overwrite (the old value is gone too).
-      if (state.instances.remove(id) && notify) for (const sink of state.followers) sink.remove(id);
+      if ((state.instances?.remove(id) ?? true) && notify) for (const sink of state.followers) sink.remove(id);
     }
   }
 
@@ -379,7 +400,7 @@ export class PrefixFeed {
     clearTimeout(this.#resyncTimer);
     for (const state of this.#services.values()) {
       state.loaded = false;
-      state.instances = new InstanceSet();
+      state.instances = undefined;
       const followers = state.followers;
       if (followers.length === 0) continue;
       state.followers = none;

@@ -23,6 +23,8 @@ const outage = {
 
 const env = {}; // the suite's endpoints only, whatever ETCD_* the machine has
 describeProvider('etcd', () => etcdProvider({ endpoints: etcd.endpoints, ttl: '5s', backoff: { max: '2s' } }, { env }), { outage });
+// The same contract through the shared prefix feed (one range, one watch, engines hooked onto it).
+describeProvider('etcd (prefix mode)', () => etcdProvider({ endpoints: etcd.endpoints, ttl: '5s', prefix: '/pm/', prefixMode: 'always', backoff: { max: '2s' } }, { env }), { outage });
 describeProvider('etcd (go-grpc layout)', () => etcdProvider({ endpoints: etcd.endpoints, ttl: '5s', layout: 'go-grpc', prefix: '/go/', backoff: { max: '2s' } }, { env }), {
   fields: [],
   unhealthy: 'remove',

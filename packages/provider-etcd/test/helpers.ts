@@ -1,5 +1,6 @@
 import type { Instance, ProviderEvent } from '@disco/core';
 import type { EtcdCluster } from '@disco/testing';
+import { Etcd3, type WatchBuilder } from 'etcd3';
 
 let counter = 0;
 /** A name no other test uses (tests share one etcd). */
@@ -33,4 +34,22 @@ export async function serverCounters(clientUrl: string): Promise<{ ranges: numbe
     ranges: value(/^grpc_server_started_total\{grpc_method="Range",grpc_service="etcdserverpb.KV",grpc_type="unary"\} (\S+)$/m),
     watchers: value(/^etcd_debugging_mvcc_watcher_total (\S+)$/m),
   };
+}
+
+/** A real client whose watchers connect but never deliver events: the stall etcd watchers are known for. */
+export function silentWatchClient(hosts: string[]): Etcd3 {
+  const client = new Etcd3({ hosts });
+  const realWatch = client.watch.bind(client);
+  client.watch = (): WatchBuilder => {
+    const builder = realWatch();
+    const realWatcher = builder.watcher.bind(builder);
+    builder.watcher = () => {
+      const watcher = realWatcher();
+      const emit = watcher.emit.bind(watcher);
+      watcher.emit = (event: string | symbol, ...args: unknown[]) => (event === 'data' ? false : emit(event, ...args));
+      return watcher;
+    };
+    return builder;
+  };
+  return client;
 }

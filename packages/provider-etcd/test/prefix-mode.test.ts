@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdCluster, waitFor } from '@disco/testing';
+import { createDiscovery } from '@disco/core';
 import { Etcd3, type WatchBuilder } from 'etcd3';
 import { etcdProvider, type EtcdProvider } from '../src/index.ts';
-import { eventLog, Recorder, serverCounters, unique } from './helpers.ts';
+import { eventLog, Recorder, serverCounters, silentWatchClient, unique } from './helpers.ts';
 
 let etcd: EtcdCluster;
 let writer: Etcd3;
@@ -236,6 +237,58 @@ describe('prefix mode', () => {
     } finally {
       await p.close();
       client.close();
+    }
+  });
+
+  it("the feed's periodic re-list corrects a service whose shared watch went silent, reported once as a resync", async () => {
+    const prefix = `/${unique('pm')}/`;
+    await populate(prefix, ['s'], 1);
+    // A watch that connects but never delivers: only the feed's re-list can see the change.
+    const client = silentWatchClient(etcd.endpoints);
+    const p = etcdProvider({ client, prefix, prefixMode: 'always', resyncInterval: '300ms' }, { env: {} });
+    const log = eventLog();
+    p.onEvent(log.listener);
+    try {
+      const r = new Recorder();
+      p.watch('s', r.listener);
+      await r.until((s) => s.length === 1, 'the first snapshot');
+      await writer.put(`${prefix}s/late`).value(record('s', 'late', 7)).exec();
+      await r.until((s) => s.length === 2, 'the change through the re-list', 3_000);
+      await new Promise((resolve) => setTimeout(resolve, 700)); // two more re-lists, which find nothing new
+      expect(log.of('resync').map((e) => [e.service, e.message])).toEqual([['s', expect.stringMatching(/re-list .* found changes the watch had not delivered/)]]);
+      expect(r.errors()).toEqual([]);
+    } finally {
+      await p.close();
+      client.close();
+    }
+  });
+
+  it('one service followed by two engines (a Discovery and the provider itself): both see every change, and either may leave', async () => {
+    const prefix = `/${unique('pm')}/`;
+    await populate(prefix, ['d'], 2);
+    const p = provider(prefix, { prefixMode: 'always' });
+    const direct = new Recorder();
+    const stopDirect = p.watch('d', direct.listener);
+    await direct.until((s) => s.length === 2, 'the provider watch');
+    const discovery = createDiscovery({ provider: p });
+    try {
+      const viaDiscovery = new Recorder();
+      const stopDiscovery = discovery.watch('d', viaDiscovery.listener, { healthyOnly: false });
+      // Listed while the other engine follows: the feed keeps no copy then, so it ranges the name.
+      await viaDiscovery.until((s) => s.length === 2, 'the Discovery watch');
+      await writer.put(`${prefix}d/i2`).value(record('d', 'i2', 1002)).exec();
+      await Promise.all([direct.until((s) => s.length === 3, 'the add, directly'), viaDiscovery.until((s) => s.length === 3, 'the add, through the Discovery')]);
+      stopDirect();
+      await writer.delete().key(`${prefix}d/i0`).exec();
+      await viaDiscovery.until((s) => s.length === 2 && !s.some((i) => i.id === 'i0'), 'the removal after the other engine left');
+      stopDiscovery();
+      // Nobody follows it now; watched again, it is listed afresh.
+      const again = new Recorder();
+      p.watch('d', again.listener);
+      await again.until((s) => s.map((i) => i.id).join() === 'i1,i2', 'the state when watched again');
+      expect([...direct.errors(), ...viaDiscovery.errors(), ...again.errors()]).toEqual([]);
+    } finally {
+      await discovery.close();
     }
   });
 });

@@ -3,7 +3,7 @@ import { createDiscovery, InvalidRecordError, type Service } from '@disco/core';
 import { EtcdCluster, waitFor } from '@disco/testing';
 import { Etcd3, type WatchBuilder } from 'etcd3';
 import { etcdProvider, type EtcdProvider } from '../src/index.ts';
-import { eventLog, ids, Recorder, unique } from './helpers.ts';
+import { eventLog, ids, Recorder, silentWatchClient, unique } from './helpers.ts';
 
 let etcd: EtcdCluster;
 const providers: EtcdProvider[] = [];
@@ -143,21 +143,8 @@ describe('etcd provider', () => {
   });
 
   it('a watch that goes silent is caught by the periodic re-list', async () => {
-    // A real client whose watchers never deliver events: the stall etcd watchers are known for.
-    const client = new Etcd3({ hosts: etcd.endpoints });
+    const client = silentWatchClient(etcd.endpoints);
     clients.push(client);
-    const realWatch = client.watch.bind(client);
-    client.watch = (): WatchBuilder => {
-      const builder = realWatch();
-      const realWatcher = builder.watcher.bind(builder);
-      builder.watcher = () => {
-        const watcher = realWatcher();
-        const emit = watcher.emit.bind(watcher);
-        watcher.emit = (event: string | symbol, ...args: unknown[]) => (event === 'data' ? false : emit(event, ...args));
-        return watcher;
-      };
-      return builder;
-    };
     const provider = open({ client, resyncInterval: '300ms' });
     const log = eventLog();
     provider.onEvent(log.listener);

@@ -112,6 +112,10 @@ export class SwitchingSource implements ServiceSource<string> {
         if (p !== undefined) at = p;
         sink.replace(instances, p);
       },
+      resync: (instances: Iterable<Instance>, p?: string) => {
+        if (p !== undefined) at = p;
+        sink.resync(instances, p);
+      },
       upsert: (instance) => sink.upsert(instance),
       remove: (id) => sink.remove(id),
       advance: (p) => {

@@ -31,6 +31,7 @@ function recordingSink(overrides: Partial<FollowSink<string>> = {}) {
   const calls: string[] = [];
   const sink: FollowSink<string> = {
     replace: (instances: Iterable<Instance>) => calls.push(`replace ${[...instances].map((i) => i.id).join(',')}`),
+    resync: (instances: Iterable<Instance>) => calls.push(`resync ${[...instances].map((i) => i.id).join(',')}`),
     upsert: (instance) => calls.push(`upsert ${instance.id}`),
     remove: (id) => calls.push(`remove ${id}`),
     advance: (position) => calls.push(`advance ${position}`),

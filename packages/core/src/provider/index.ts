@@ -1,7 +1,7 @@
 // @disco/core/provider — the kit provider authors build on. Applications use `@disco/core`.
 // A provider maps its backend onto a ServiceSource per service name; core's WatchEngine owns
 // sharing, replay, staleness, backoff, the clean-end rule, resync and reconciliation.
-export type { AttachedSink, FollowEnd, FollowSink, ListResult, ServiceSource } from './source.js';
+export type { AttachedSink, FollowEnd, FollowSink, ListResult, ServiceSource, Unhook } from './source.js';
 export { attachFollow } from './attach-follow.js';
 export { WatchEngine, minHealthyFollowMs, type EngineHooks, type EngineOptions } from './watch-engine.js';
 export { WatchHub, type WatchHubOptions } from './watch-hub.js';

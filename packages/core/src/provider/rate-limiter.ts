@@ -22,18 +22,19 @@ export class RateLimiter {
     this.#now = now;
   }
 
-  /** Waits for a token (rejects with ERR_ABORTED when `signal` fires first). */
-  async take(signal?: AbortSignal): Promise<void> {
+  /**
+   * Takes a token: at once (undefined) when one is free, else a promise that resolves when it is
+   * due (rejects with ERR_ABORTED when `signal` fires first, and then takes nothing).
+   */
+  take(signal?: AbortSignal): Promise<void> | undefined {
     const now = this.#now ? this.#now() : performance.now();
     const due = Math.max(this.#due, now);
     const wait = due - this.#tolerance - now;
     this.#due = due + this.#interval;
-    if (wait <= 0) return;
-    try {
-      await delay(Math.ceil(wait), signal);
-    } catch (error) {
+    if (wait <= 0) return undefined;
+    return delay(Math.ceil(wait), signal).catch((error: unknown) => {
       this.#due -= this.#interval; // not taken after all
       throw error;
-    }
+    });
   }
 }

@@ -29,11 +29,12 @@ export interface ServiceSource<P = unknown> {
   follow?(position: P, sink: FollowSink<P>, signal: AbortSignal): Promise<FollowEnd>;
   /**
    * Hooks `sink` onto a stream shared with other services, from `position`; returns what unhooks
-   * it, called when the engine stops following (never after `sink.end`). An unhook that takes a
-   * while (a stream's cancel) returns a promise, which the engine's `close` waits for. Used
-   * instead of `follow` when a source has both.
+   * it, which the engine calls with the sink when it stops following (never after `sink.end`):
+   * a shared stream can hand every sink the same function. An unhook that takes a while (a
+   * stream's cancel) returns a promise, which the engine's `close` waits for. Used instead of
+   * `follow` when a source has both.
    */
-  attach?(position: P, sink: AttachedSink<P>): () => void | Promise<void>;
+  attach?(position: P, sink: AttachedSink<P>): Unhook<P>;
   /** Poll interval for a source without `follow` whose list gave no `refreshMs`. Default 30s. */
   readonly pollMs?: number;
   /** Re-list this often while following, to catch a stream that went silent; 0 = never. Default 0. */
@@ -69,6 +70,12 @@ export type FollowEnd = 'ended' | 'relist';
 export interface FollowSink<P = unknown> {
   /** The whole state as of `position` (a long-poll answer). */
   replace(instances: Iterable<Instance>, position?: P): void;
+  /**
+   * The whole state from a periodic re-list under the stream (a safety net for a stream that
+   * may have gone silent): like `replace`, and reported as a `resync` event when it differs
+   * from what was delivered.
+   */
+  resync(instances: Iterable<Instance>, position?: P): void;
   /** An instance added or changed (matched by id). */
   upsert(instance: Instance): void;
   /** An instance gone (by id); unknown ids are fine. */
@@ -85,8 +92,13 @@ export interface FollowSink<P = unknown> {
   stale(error: DiscoveryError): void;
 }
 
+/** Unhooks an attached sink (see {@link ServiceSource.attach}). */
+export type Unhook<P = unknown> = (sink: AttachedSink<P>) => void | Promise<void>;
+
 /** The sink of an attached source: a {@link FollowSink} the shared stream also ends. */
 export interface AttachedSink<P = unknown> extends FollowSink<P> {
+  /** The service it is for. */
+  readonly service: string;
   /**
    * The attachment is over, as a follow would settle: `'ended'` (resume from the last position),
    * `'relist'` (the position is gone), or the failure. The engine does not call the unhook then.

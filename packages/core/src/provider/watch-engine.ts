@@ -12,7 +12,7 @@ import { attachFollow } from './attach-follow.js';
 import { instanceProblem } from './instance-check.js';
 import { InstanceSet } from './instance-set.js';
 import { RateLimiter } from './rate-limiter.js';
-import type { AttachedSink, FollowEnd, ServiceSource } from './source.js';
+import type { AttachedSink, FollowEnd, ServiceSource, Unhook } from './source.js';
 
 /** What the engine tells its owner (a Discovery, or a provider's own `watch`). */
 export interface EngineHooks {
@@ -63,7 +63,6 @@ interface Subscriber {
 /** From the first subscriber to the last: the source's lists and follows. */
 interface Run {
   stopped: boolean;
-  source: ServiceSource | undefined;
   /** Aborts the list or wait under way; none while following, so a followed service holds no controller. */
   controller: AbortController | undefined;
   /** The follow under way. */
@@ -83,7 +82,7 @@ interface Follow extends AttachedSink {
   /** Something real arrived (the clean-end rule). */
   received: boolean;
   position: unknown;
-  detach: (() => void | Promise<void>) | undefined;
+  detach: Unhook | undefined;
   resyncTimer: NodeJS.Timeout | undefined;
 }
 
@@ -119,9 +118,8 @@ export class WatchEngine {
   #subscribers = none;
   #backoff: Backoff | undefined;
   #limiter: RateLimiter | undefined;
-  /** The source's own backoff and rate have been applied. */
-  #tuned = false;
-  #backoffOptions: BackoffOptions | undefined;
+  /** The source, once made (kept: lists, follows and reads all use it). */
+  #source: ServiceSource | undefined;
   /** Problems already reported while they stay bad, so a re-list does not repeat them. */
   #reported: Set<string> | undefined;
   /** The skipped records the last full list reported (`ListResult.invalid`). */
@@ -241,7 +239,7 @@ export class WatchEngine {
   // ---- the source run ----------------------------------------------------------------
 
   #start(): void {
-    const run: Run = { stopped: false, source: undefined, controller: undefined, follow: undefined, position: undefined, resyncing: false };
+    const run: Run = { stopped: false, controller: undefined, follow: undefined, position: undefined, resyncing: false };
     this.#run = run;
     this.#step(run, true, 0);
   }
@@ -281,7 +279,11 @@ export class WatchEngine {
       if (waitMs > 0 && !(await this.#sleep(waitMs, signal))) return;
       for (;;) {
         try {
-          source = run.source ?? (await this.#options.source(this.name));
+          if (this.#source) source = this.#source;
+          else {
+            const made = this.#options.source(this.name);
+            source = this.#made(made instanceof Promise ? await made : made);
+          }
           break;
         } catch (error) {
           if (signal.aborted) return;
@@ -289,12 +291,11 @@ export class WatchEngine {
           if (!(await this.#sleep(this.#retryDelay(), signal))) return;
         }
       }
-      run.source = source;
-      this.#tune(source);
       while (needList) {
         let result;
         try {
-          await this.#limiter!.take(signal);
+          const token = this.#limiter!.take(signal);
+          if (token) await token;
           result = await source.list(signal);
         } catch (error) {
           if (signal.aborted) return;
@@ -306,9 +307,7 @@ export class WatchEngine {
         const before = this.#snapshot;
         this.#accept(result.instances, result.invalid);
         this.#synced = true;
-        if (run.resyncing && this.#snapshot !== before) {
-          this.#options.hooks.event({ type: 'resync', service: this.name, message: `a re-list of "${this.name}" found changes the watch had not delivered` });
-        }
+        if (run.resyncing && this.#snapshot !== before) this.#missed();
         run.resyncing = false;
         // A subscriber may have left while the list was delivered: then there is nothing to follow.
         if (signal.aborted) return;
@@ -322,7 +321,8 @@ export class WatchEngine {
         needList = false;
       }
       try {
-        await this.#limiter!.take(signal);
+        const token = this.#limiter!.take(signal);
+        if (token) await token;
       } catch {
         return; // stopped while waiting for a token
       }
@@ -332,19 +332,19 @@ export class WatchEngine {
     if (!run.stopped) this.#follow(run, source);
   }
 
-  /** The source's own backoff and rate bound, where it gives them, win over the engine's defaults. */
-  #tune(source: ServiceSource): void {
-    if (!this.#tuned) {
-      this.#tuned = true;
-      // Made at the first failure: most engines never need one.
-      if (source.backoff) this.#backoffOptions = source.backoff;
-    }
+  /** Keeps the source; its own backoff and rate bound, where it gives them, win over the engine's defaults. */
+  #made(source: ServiceSource): ServiceSource {
+    if (this.#source) return this.#source;
+    this.#source = source;
+    // A backoff made before the source was (its factory failed) is made again with its options.
+    if (source.backoff) this.#backoff = undefined;
     const rate = source.rate ?? this.#options.rate;
-    this.#limiter ??= new RateLimiter(rate?.perSecond ?? 5, rate?.burst ?? 10, this.#options.now);
+    this.#limiter = new RateLimiter(rate?.perSecond ?? 5, rate?.burst ?? 10, this.#options.now);
+    return source;
   }
 
   #retryDelay(): number {
-    this.#backoff ??= new Backoff({ random: this.#options.random, ...this.#options.backoff, ...this.#backoffOptions });
+    this.#backoff ??= new Backoff({ random: this.#options.random, ...this.#options.backoff, ...this.#source?.backoff });
     return this.#backoff.next();
   }
 
@@ -373,7 +373,7 @@ export class WatchEngine {
     follow.detach = undefined;
     this.#flush();
     // A stream of its own may take a while to let go: close() waits for it.
-    const letGo = detach?.();
+    const letGo = detach?.(follow);
     if (letGo) this.#track(letGo.catch(() => {}));
   }
 
@@ -424,7 +424,7 @@ export class WatchEngine {
     /** Something real arrived (the clean-end rule). */
     received = false;
     position: unknown;
-    detach: (() => void | Promise<void>) | undefined;
+    detach: Unhook | undefined;
     resyncTimer: NodeJS.Timeout | undefined;
 
     constructor(engine: WatchEngine, run: Run, started: number) {
@@ -446,6 +446,19 @@ export class WatchEngine {
       if (position !== undefined) this.position = position;
       if (engine.#stale) return engine.#accept(instances);
       if (engine.#set.replace(engine.#checked(instances)) || engine.#publishQueued) {
+        engine.#publishQueued = true;
+        engine.#flush();
+      }
+    }
+
+    resync(instances: Iterable<Instance>, position?: unknown): void {
+      if (!this.#take()) return;
+      const engine = this.#engine;
+      if (position !== undefined) this.position = position;
+      if (engine.#stale) return engine.#accept(instances);
+      const changed = engine.#set.replace(engine.#checked(instances));
+      if (changed) engine.#missed();
+      if (changed || engine.#publishQueued) {
         engine.#publishQueued = true;
         engine.#flush();
       }
@@ -478,6 +491,10 @@ export class WatchEngine {
     end(result: FollowEnd | DiscoveryError): void {
       if (this.live) this.#engine.#ended(this, result);
     }
+
+    get service(): string {
+      return this.#engine.name;
+    }
   };
 
   /** Waits `ms` (clamped to what a timer can hold); false when the run was stopped meanwhile. */
@@ -495,8 +512,7 @@ export class WatchEngine {
   #refresh(): Promise<void> {
     this.#inflight ??= (async () => {
       try {
-        const source = await this.#options.source(this.name);
-        this.#tune(source);
+        const source = this.#source ?? this.#made(await this.#options.source(this.name));
         this.#closing ??= new AbortController();
         const result = await source.list(this.#closing.signal);
         if (this.#closed) return;
@@ -549,14 +565,20 @@ export class WatchEngine {
   }
 
   /** Drops (and reports) what is not a well-formed instance, so no provider can hand out a broken one. */
-  #checked(instances: Iterable<Instance>): Instance[] {
-    const kept: Instance[] = [];
-    for (const instance of instances) {
-      const problem = instanceProblem(instance);
-      if (problem) this.#invalid(new InvalidRecordError(`instance of "${this.name}"`, problem));
-      else kept.push(instance);
+  #checked(instances: Iterable<Instance>): readonly Instance[] {
+    const list = Array.isArray(instances) ? (instances as readonly Instance[]) : [...instances];
+    let kept: Instance[] | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const problem = instanceProblem(list[i]);
+      if (problem === undefined) {
+        kept?.push(list[i]!);
+        continue;
+      }
+      // Copied only once something has to be left out.
+      kept ??= list.slice(0, i);
+      this.#invalid(new InvalidRecordError(`instance of "${this.name}"`, problem));
     }
-    return kept;
+    return kept ?? list;
   }
 
   #queuePublish(): void {
@@ -615,6 +637,11 @@ export class WatchEngine {
       this.#call(subscriber, { error });
       this.#deliver(subscriber);
     }
+  }
+
+  /** A re-list found what the stream had not delivered. */
+  #missed(): void {
+    this.#options.hooks.event({ type: 'resync', service: this.name, message: `a re-list of "${this.name}" found changes the watch had not delivered` });
   }
 
   #invalid(error: InvalidRecordError): void {

@@ -101,7 +101,9 @@ function counting(provider: Provider) {
             done = true;
           };
           const counted: AttachedSink = {
+            service: sink.service,
             replace: (instances, at) => sink.replace(instances, at),
+            resync: (instances, at) => sink.resync(instances, at),
             upsert: (instance) => sink.upsert(instance),
             remove: (id) => sink.remove(id),
             advance: (at) => sink.advance(at),
@@ -115,7 +117,7 @@ function counting(provider: Provider) {
           const unhook = source.attach!(position, counted);
           return () => {
             leave();
-            return unhook();
+            return unhook(counted);
           };
         };
       }
