@@ -229,23 +229,32 @@ export class EtcdProvider implements Provider {
 
   /**
    * The prefix feed, when a list starting now should use it: always (`prefixMode: 'always'`),
-   * never (`'never'`), or (`'auto'`) once `prefixModeThreshold` names are listed or followed —
-   * counted a turn later, so engines that start together are counted together. Once on, it stays
-   * on while the feed serves names and at least half the threshold are watched.
+   * never (`'never'`), or (`'auto'`) once `prefixModeThreshold` names are listed or followed. A
+   * count below the threshold is taken again a turn later, so engines that start together are
+   * counted together; once on, it stays on while the feed serves names and at least half the
+   * threshold are watched. Answers at once when it needs no wait (most lists of a cold start).
    */
-  async #feedFor(): Promise<PrefixFeed | undefined> {
-    const { prefixMode, prefixModeThreshold } = this.#options;
+  #feedFor(): PrefixFeed | undefined | Promise<PrefixFeed | undefined> {
+    const { prefixMode } = this.#options;
     if (prefixMode === 'never') return undefined;
-    if (prefixMode === 'auto') {
+    if (prefixMode === 'auto' && !this.#prefixOn()) {
       // One wait for every list of this turn.
-      await (this.#nextTurn ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.#nextTurn ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
         this.#nextTurn = undefined;
-      }));
-      // Names listed or followed on their own, and names the feed serves (engines hooked onto it).
-      const watched = this.#interest.size + (this.#feed?.followed ?? 0);
-      const on = watched >= prefixModeThreshold || (this.#feed !== undefined && this.#feed.size > 0 && watched >= prefixModeThreshold / 2);
-      if (!on) return undefined;
+      });
+      return this.#nextTurn.then(() => (this.#prefixOn() ? this.#openFeed() : undefined));
     }
+    return this.#openFeed();
+  }
+
+  #prefixOn(): boolean {
+    const threshold = this.#options.prefixModeThreshold;
+    // Names listed or followed on their own, and names the feed serves (engines hooked onto it).
+    const watched = this.#interest.size + (this.#feed?.followed ?? 0);
+    return watched >= threshold || (this.#feed !== undefined && this.#feed.size > 0 && watched >= threshold / 2);
+  }
+
+  #openFeed(): PrefixFeed {
     this.#assertOpen();
     this.#feed ??= new PrefixFeed(
       {
@@ -259,7 +268,7 @@ export class EtcdProvider implements Provider {
         read: (name, keyPrefix, kv, key) => this.#read(name, keyPrefix, kv, key),
         toError: (error, what) => this.#toError(error, what),
       },
-      prefixMode === 'always' ? 2 : prefixModeThreshold,
+      this.#options.prefixMode === 'always' ? 2 : this.#options.prefixModeThreshold,
     );
     return this.#feed;
   }

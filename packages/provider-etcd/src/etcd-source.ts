@@ -23,8 +23,8 @@ export interface EtcdSourceContext {
   readonly members: MemberHealth | undefined;
   /** Marks `name` as being listed or followed until the returned function is called (prefix mode counts these). */
   interest(name: string): () => void;
-  /** The shared prefix feed when prefix mode is on for a list starting now, else undefined. */
-  feedFor(name: string): Promise<PrefixFeed | undefined>;
+  /** The shared prefix feed when prefix mode is on for a list starting now, else undefined (a promise when that takes a turn to tell). */
+  feedFor(name: string): PrefixFeed | undefined | Promise<PrefixFeed | undefined>;
 }
 
 /**
@@ -63,7 +63,8 @@ export class EtcdSource implements ServiceSource<number> {
     context.assertOpen();
     const leave = context.interest(this.#name);
     try {
-      this.#feed = await context.feedFor(this.#name);
+      const feed = context.feedFor(this.#name);
+      this.#feed = feed instanceof Promise ? await feed : feed;
       if (this.#feed) return await this.#feed.list(this.#name, signal);
       return await listOne(this.#name, context, signal);
     } finally {

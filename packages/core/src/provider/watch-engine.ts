@@ -132,7 +132,9 @@ export class WatchEngine {
   #expired = false;
   #run: Run | undefined;
   /** Steps and follows not settled yet (a stopped follow may still be letting go of its stream). */
-  #pending: Set<Promise<void>> | undefined;
+  #busy = 0;
+  /** Resolves `close()`'s wait once nothing is under way. */
+  #idle: (() => void) | undefined;
   /** Aborts reads in flight on close. */
   #closing: AbortController | undefined;
   #synced = false;
@@ -219,7 +221,8 @@ export class WatchEngine {
       this.#closing?.abort();
       clearTimeout(this.#staleTimer);
     }
-    await Promise.allSettled([...(this.#pending ?? []), ...(this.#inflight ? [this.#inflight] : [])]);
+    if (this.#busy > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    if (this.#inflight) await this.#inflight.catch(() => {});
   }
 
   #view(filter: InstanceFilter): readonly Instance[] {
@@ -262,12 +265,7 @@ export class WatchEngine {
 
   /** In the background: after `waitMs`, list when `needList` (retrying with backoff), then follow. */
   #step(run: Run, needList: boolean, waitMs: number): void {
-    this.#track(
-      this.#prepare(run, needList, waitMs).catch((error: unknown) => {
-        // Only a bug gets here; say so rather than leave the watch dead without a word.
-        this.#options.hooks.listenerError(error, this.name);
-      }),
-    );
+    this.#track(this.#prepare(run, needList, waitMs));
   }
 
   async #prepare(run: Run, needList: boolean, waitMs: number): Promise<void> {
@@ -374,7 +372,7 @@ export class WatchEngine {
     this.#flush();
     // A stream of its own may take a while to let go: close() waits for it.
     const letGo = detach?.(follow);
-    if (letGo) this.#track(letGo.catch(() => {}));
+    if (letGo) this.#track(letGo.catch(() => {})); // how it let go is the source's business
   }
 
   /** A follow ended (by its source, or for a resync): what to do next (rules 4 and 5). */
@@ -401,13 +399,23 @@ export class WatchEngine {
     this.#step(run, false, !healthy && !follow.received ? this.#retryDelay() : 0);
   }
 
+  /** Counts `work` as under way until it settles (`close()` waits for all of it). */
   #track(work: Promise<void>): void {
-    const pending = (this.#pending ??= new Set());
-    pending.add(work);
-    void work.finally(() => {
-      pending.delete(work);
-      if (pending.size === 0 && this.#pending === pending) this.#pending = undefined;
-    });
+    this.#busy++;
+    work.then(
+      () => this.#settled(),
+      (error: unknown) => {
+        // Only a bug gets here; say so rather than leave the watch dead without a word.
+        this.#options.hooks.listenerError(error, this.name);
+        this.#settled();
+      },
+    );
+  }
+
+  #settled(): void {
+    if (--this.#busy > 0) return;
+    this.#idle?.();
+    this.#idle = undefined;
   }
 
   /**
