@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubernetesApiDouble, waitFor } from '../src/index.js';
 import { openWatch } from './k8s-double-client.js';
@@ -176,6 +177,18 @@ describe('KubernetesApiDouble', () => {
     expect(double.port).toBe(port);
     expect(double.store.revision).toBe(revision);
     expect((await json(`${pods}?labelSelector=app%3Dweb`)).body.items.map((i) => i.metadata.name)).toEqual(['web-1']);
+  });
+
+  it('cuts on stop a connection still in its TLS handshake, as a crashed server would', async () => {
+    // A TCP connection that never starts its handshake: only the raw socket exists on the server.
+    const socket = connect(double.port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    await double.stop();
+    await closed;
+    expect(socket.destroyed).toBe(true);
+    await double.start();
   });
 
   it('freezes watches (silent, never ending) and injects failures', async () => {

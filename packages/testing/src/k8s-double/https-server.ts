@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { tlsMaterial, type TlsMaterial } from './tls.js';
 
@@ -24,6 +25,8 @@ export class HttpsDouble {
   readonly #handler: Handler;
   #server: Server | undefined;
   readonly #sockets = new Set<TLSSocket>();
+  /** Raw connections, from accept until they close (the handshake included). */
+  readonly #raw = new Set<Socket>();
   #port: number;
   #tls: TlsMaterial | undefined;
   #accepted = 0;
@@ -82,6 +85,12 @@ export class HttpsDouble {
       this.#peak = Math.max(this.#peak, this.#sockets.size);
       socket.once('close', () => this.#sockets.delete(socket));
     });
+    // A connection still in its TLS handshake is not a TLSSocket yet: keep it too, so that an
+    // outage (stop, dropConnections) cuts it like the rest instead of letting it complete.
+    server.on('connection', (socket: Socket) => {
+      this.#raw.add(socket);
+      socket.once('close', () => this.#raw.delete(socket));
+    });
     server.on('tlsClientError', () => {
       // A client that does not trust the CA hangs up during the handshake: its own failure.
     });
@@ -105,6 +114,8 @@ export class HttpsDouble {
 
   dropConnections(): void {
     for (const socket of this.#sockets) socket.destroy();
+    for (const socket of this.#raw) socket.destroy();
     this.#sockets.clear();
+    this.#raw.clear();
   }
 }
