@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Connections } from './connections.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 
@@ -12,7 +13,7 @@ export class HttpDouble {
   readonly #handler: RequestHandler;
   readonly #host: string;
   #server: Server | undefined;
-  #sockets = new Set<Socket>();
+  readonly #connections = new Connections();
   #port = 0;
 
   readonly #accept: ((socket: Socket) => boolean) | undefined;
@@ -61,8 +62,7 @@ export class HttpDouble {
         refused.add(socket);
         return;
       }
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
+      this.#connections.add(socket);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -78,15 +78,12 @@ export class HttpDouble {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    this.dropConnections();
-    await closed;
+    await this.#connections.close(server);
   }
 
   /** Destroys open connections but keeps listening (a network blip). */
   dropConnections(): void {
-    for (const socket of this.#sockets) socket.destroy();
-    this.#sockets.clear();
+    this.#connections.drop();
   }
 }
 

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { Connections } from '../connections.js';
 import { tlsMaterial, type TlsMaterial } from './tls.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
@@ -25,8 +26,8 @@ export class HttpsDouble {
   readonly #handler: Handler;
   #server: Server | undefined;
   readonly #sockets = new Set<TLSSocket>();
-  /** Raw connections, from accept until they close (the handshake included). */
-  readonly #raw = new Set<Socket>();
+  /** Raw connections, from accept until they close (the TLS handshake included): what an outage cuts. */
+  readonly #raw = new Connections();
   #port: number;
   #tls: TlsMaterial | undefined;
   #accepted = 0;
@@ -87,10 +88,7 @@ export class HttpsDouble {
     });
     // A connection still in its TLS handshake is not a TLSSocket yet: keep it too, so that an
     // outage (stop, dropConnections) cuts it like the rest instead of letting it complete.
-    server.on('connection', (socket: Socket) => {
-      this.#raw.add(socket);
-      socket.once('close', () => this.#raw.delete(socket));
-    });
+    server.on('connection', (socket: Socket) => this.#raw.add(socket));
     server.on('tlsClientError', () => {
       // A client that does not trust the CA hangs up during the handshake: its own failure.
     });
@@ -107,15 +105,17 @@ export class HttpsDouble {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    this.dropConnections();
-    await closed;
+    this.#dropTls();
+    await this.#raw.close(server);
   }
 
   dropConnections(): void {
+    this.#dropTls();
+    this.#raw.drop();
+  }
+
+  #dropTls(): void {
     for (const socket of this.#sockets) socket.destroy();
-    for (const socket of this.#raw) socket.destroy();
     this.#sockets.clear();
-    this.#raw.clear();
   }
 }
