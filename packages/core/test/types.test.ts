@@ -1,8 +1,11 @@
 // Type tests for the public API: `tsc` (the typecheck task) fails if these drift.
 import {
-  configFromEnv, createDiscovery, endpoint, registerBalancer, type Balancer, type Discovery, type DiscoveryConfig, type Instance, type Lease,
+  configFromEnv, createDiscovery, endpoint, registerBalancer, type Balancer, type Discovery, type DiscoveryConfig, type DiscoveryError, type Instance, type Lease,
   type InvalidRecordError, type PickContext, type Provider, type ProviderEvent, type Service, type ServiceHandle, type Unsubscribe, type WatchEvent,
 } from '@disco/core';
+import {
+  attachFollow, type AttachedSink, type EngineHooks, type EngineOptions, type FollowEnd, type FollowSink, type RateLimiter, type ServiceSource, type Unhook, type WatchEngine,
+} from '@disco/core/provider';
 import { describe, expectTypeOf, it } from 'vitest';
 
 describe('public types', () => {
@@ -70,5 +73,24 @@ describe('events and provider options', () => {
   it('options of a provider package nobody imported are an open record until its package adds them to ProviderOptionsMap', () => {
     expectTypeOf<NonNullable<DiscoveryConfig['static']>>().toHaveProperty('instances');
     expectTypeOf<DiscoveryConfig>().toHaveProperty('providers');
+  });
+});
+
+describe('the provider kit', () => {
+  it('a source follows a stream of its own or attaches to a shared one; an unhook gets the sink back', () => {
+    expectTypeOf<ServiceSource<number>['attach']>().toEqualTypeOf<((position: number, sink: AttachedSink<number>) => Unhook<number>) | undefined>();
+    expectTypeOf<Unhook<number>>().parameter(0).toEqualTypeOf<AttachedSink<number>>();
+    expectTypeOf<Unhook>().returns.toEqualTypeOf<void | Promise<void>>();
+    expectTypeOf<AttachedSink<string>>().toMatchTypeOf<FollowSink<string>>();
+    expectTypeOf<AttachedSink['end']>().parameter(0).toEqualTypeOf<FollowEnd | DiscoveryError>();
+    expectTypeOf<AttachedSink['service']>().toEqualTypeOf<string>();
+    expectTypeOf(attachFollow<number>).returns.toEqualTypeOf<() => Promise<void>>();
+  });
+
+  it('engines share one options object; hooks are told which service', () => {
+    expectTypeOf<ConstructorParameters<typeof WatchEngine>>().toEqualTypeOf<[name: string, options: EngineOptions]>();
+    expectTypeOf<EngineOptions['source']>().parameter(0).toEqualTypeOf<string>();
+    expectTypeOf<EngineHooks['error']>().parameters.toEqualTypeOf<[error: DiscoveryError, service: string]>();
+    expectTypeOf<RateLimiter['take']>().returns.toEqualTypeOf<Promise<void> | undefined>();
   });
 });
