@@ -396,6 +396,24 @@ describe('an attachment to a shared stream', () => {
     expect(released).toBe(true);
   });
 
+  it('close() called twice while an unhook is still letting go settles both', async () => {
+    const source = new AttachedScriptedSource();
+    const attach = source.attach.bind(source);
+    source.attach = (position, sink) => {
+      const unhook = attach(position, sink);
+      return () => {
+        void unhook(sink);
+        return new Promise<void>((resolve) => setTimeout(resolve, 30));
+      };
+    };
+    const { engine } = engineFor(source);
+    engine.subscribe(healthyFilter, () => {});
+    await waitFor(() => source.follows === 1);
+    let settled = 0;
+    await Promise.all([engine.close().then(() => settled++), engine.close().then(() => settled++)]);
+    expect(settled).toBe(2);
+  });
+
   it('a source with both attach and follow is attached', async () => {
     const source = new AttachedScriptedSource();
     const follow = source.follow.bind(source);

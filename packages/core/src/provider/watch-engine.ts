@@ -133,8 +133,8 @@ export class WatchEngine {
   #run: Run | undefined;
   /** Steps and follows not settled yet (a stopped follow may still be letting go of its stream). */
   #busy = 0;
-  /** Resolves `close()`'s wait once nothing is under way. */
-  #idle: (() => void) | undefined;
+  /** What `close()` waits on while something is under way (one for every caller), and what settles it. */
+  #idle: { readonly reached: Promise<void>; readonly resolve: () => void } | undefined;
   /** Aborts reads in flight on close. */
   #closing: AbortController | undefined;
   #synced = false;
@@ -221,7 +221,14 @@ export class WatchEngine {
       this.#closing?.abort();
       clearTimeout(this.#staleTimer);
     }
-    if (this.#busy > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    if (this.#busy > 0) {
+      if (!this.#idle) {
+        let resolve!: () => void;
+        const reached = new Promise<void>((done) => (resolve = done));
+        this.#idle = { reached, resolve };
+      }
+      await this.#idle.reached;
+    }
     if (this.#inflight) await this.#inflight.catch(() => {});
   }
 
@@ -414,7 +421,7 @@ export class WatchEngine {
 
   #settled(): void {
     if (--this.#busy > 0) return;
-    this.#idle?.();
+    this.#idle?.resolve();
     this.#idle = undefined;
   }
 
