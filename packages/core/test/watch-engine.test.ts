@@ -414,6 +414,27 @@ describe('an attachment to a shared stream', () => {
     expect(settled).toBe(2);
   });
 
+  it('an attach that throws is a failed follow: one error, and the engine lists and attaches again', async () => {
+    const source = new AttachedScriptedSource();
+    source.state = [inst('a1')];
+    const attach = source.attach.bind(source);
+    let throwing = true;
+    source.attach = (position, sink) => {
+      if (throwing) {
+        throwing = false;
+        throw new Error('the shared stream is gone');
+      }
+      return attach(position, sink);
+    };
+    const { engine, errors } = engineFor(source);
+    const r = recorder();
+    engine.subscribe(healthyFilter, r.listener);
+    await waitFor(() => source.follows === 1, { timeoutMs: 2_000 });
+    expect(source.lists).toBe(2);
+    expect(errors.map((e) => e.code)).toEqual(['ERR_PROVIDER_UNAVAILABLE']);
+    expect(r.described()).toEqual(['snap:a1', 'error:ERR_PROVIDER_UNAVAILABLE', 'snap:a1']);
+  });
+
   it('a source with both attach and follow is attached', async () => {
     const source = new AttachedScriptedSource();
     const follow = source.follow.bind(source);

@@ -364,7 +364,14 @@ export class WatchEngine {
         this.#ended(follow, 'ended');
       }, Math.min(maxDurationMs, jitter(resyncMs, 0.1, this.#options.random)));
     }
-    const detach = source.attach ? source.attach(run.position, follow) : attachFollow(source.follow!.bind(source), run.position, follow);
+    let detach: Unhook;
+    try {
+      detach = source.attach ? source.attach(run.position, follow) : attachFollow(source.follow!.bind(source), run.position, follow);
+    } catch (error) {
+      // An attach that throws fails like a follow that rejects: the engine lists again after its backoff.
+      follow.end(error as DiscoveryError);
+      return;
+    }
     // An attachment that ended at once (nothing to follow from there) is not unhooked.
     if (follow.live) follow.detach = detach;
   }
