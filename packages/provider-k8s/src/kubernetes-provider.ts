@@ -24,7 +24,7 @@ import type { ResolvedOptions } from './options.js';
 import { podMapper } from './pod-mapper.js';
 import { selectorFor } from './selector.js';
 import { labelValues, serviceListing } from './service-names.js';
-import { SwitchingSource, WatchSharing } from './shared-watch.js';
+import { WatchSwitch } from './switching-source.js';
 
 const joinHint =
   'in Kubernetes a pod joins a Service through its labels (matching the Service selector) and leaves it by failing its readiness probe or being deleted';
@@ -49,9 +49,9 @@ export class KubernetesProvider implements Provider, AsyncDisposable {
   readonly #events = new Listeners<ProviderEvent>(() => {});
   readonly #hub: WatchHub;
   readonly #closing = new AbortController();
-  /** Whether watched services share one namespace-wide list + watch, and that feed. */
-  readonly #sharing: WatchSharing;
+  /** The namespace-wide list + watch watched services may share, and what hooks each onto it or onto a watch of its own. */
   readonly #feed: NamespaceFeed;
+  readonly #switch: WatchSwitch;
 
   constructor(options: ResolvedOptions, loaded: LoadedKubeConfig) {
     this.#options = options;
@@ -65,7 +65,6 @@ export class KubernetesProvider implements Provider, AsyncDisposable {
       logger: options.logger,
     });
     const shared = this.#sharedListing();
-    this.#sharing = new WatchSharing(options.namespaceWatch, options.namespaceWatchThreshold, shared !== undefined);
     const listing = shared ?? { selector: '', label: '' };
     const what = `${options.mode === 'pods' ? 'pods' : 'EndpointSlices'} "${listing.selector}" in namespace ${this.namespace} (shared by the watched services)`;
     this.#feed = new NamespaceFeed(
@@ -86,6 +85,7 @@ export class KubernetesProvider implements Provider, AsyncDisposable {
         emit: (_service, event) => this.#events.emit(event),
       },
     );
+    this.#switch = new WatchSwitch(this.#feed, { mode: options.namespaceWatch, threshold: options.namespaceWatchThreshold, eligible: shared !== undefined });
   }
 
   /**
@@ -116,7 +116,7 @@ export class KubernetesProvider implements Provider, AsyncDisposable {
       errors: this.#errors,
       what,
     });
-    return new SwitchingSource(name, own, this.#feed, this.#sharing, this.#options.backoff);
+    return this.#switch.source(name, own, this.#options.backoff);
   }
 
   async register(_service?: Service, _options?: RegisterOptions): Promise<void> {
@@ -184,7 +184,7 @@ export class KubernetesProvider implements Provider, AsyncDisposable {
     this.#closing.abort();
     const stopped = this.#hub.close();
     this.#events.clear();
-    await Promise.all([stopped, this.#feed.close()]);
+    await Promise.all([stopped, this.#feed.close(), this.#switch.close()]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

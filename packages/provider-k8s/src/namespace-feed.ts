@@ -1,5 +1,5 @@
 import { ClosedError, type DiscoveryError, type Instance, type ProviderEvent } from '@disco/core';
-import { Backoff, delay, minHealthyFollowMs, RateLimiter, toDiscoveryError, type BackoffOptions, type FollowSink } from '@disco/core/provider';
+import { Backoff, delay, minHealthyFollowMs, RateLimiter, toDiscoveryError, type AttachedSink, type BackoffOptions } from '@disco/core/provider';
 import type { ObjectMapper } from './candidate.js';
 import type { KubeApi, KubeItem } from './kube-api.js';
 import { sendChanges } from './kubernetes-source.js';
@@ -30,7 +30,8 @@ export interface NamespaceFeedHooks {
 
 interface Member {
   readonly view: ServiceView;
-  readonly sinks: Set<FollowSink<string>>;
+  /** The engines' sinks hooked on (replaced, never changed in place: a delivery walks the array it started with). */
+  sinks: readonly AttachedSink<string>[];
   /** Lists waiting on the feed for this service. */
   pending: number;
 }
@@ -46,14 +47,15 @@ interface Waiter {
 }
 
 const empty: readonly Instance[] = [];
+const none: readonly AttachedSink<string>[] = [];
 
 /**
  * One list + watch of a whole namespace's EndpointSlices (or pods) for every service the
  * provider watches there, demultiplexed by the service label: client-go's shared informer,
  * carried into core's engine. Each watched service's engine still runs its own source; in
  * namespace mode that source's `list` is this feed's current state of the service and its
- * `follow` is an attachment to the feed, which hands it `replace` on every (re-)list, upserts
- * and removes as events arrive, and `stale` while the feed fails — so the engine's rules
+ * `attach` hooks the engine's sink onto the feed, which hands it `replace` on every (re-)list,
+ * upserts and removes as events arrive, and `stale` while the feed fails — so the engine's rules
  * (replay, one error per outage, recovery snapshot) hold per service. The feed itself keeps
  * the engine's source rules: list, then watch from the list's resourceVersion; 410 Gone lists
  * again; a clean end resumes at once unless it came in under a second with nothing in it;
@@ -136,22 +138,26 @@ export class NamespaceFeed {
   }
 
   /**
-   * Attaches an engine's sink for `service` until `until` aborts: the current state at once
-   * (`replace`, or `stale` while the feed fails), then every change.
+   * Hooks an engine's sink onto `service` until {@link detach}: the current state at once
+   * (`replace`, or `stale` while the feed fails), then every change. The feed holds the sink
+   * and nothing else for it (no promise, no controller): thousands of services follow at the
+   * cost of their engines' state.
    */
-  async follow(service: string, sink: FollowSink<string>, until: AbortSignal): Promise<void> {
-    if (this.#closed || until.aborted) return;
+  attach(service: string, sink: AttachedSink<string>): void {
+    if (this.#closed) return;
     const member = this.#member(service);
-    member.sinks.add(sink);
+    member.sinks = [...member.sinks, sink];
     this.#start();
     if (this.#synced) sink.replace(member.view.snapshot ?? empty);
     if (this.#failure) sink.stale(this.#failure);
-    try {
-      await new Promise<void>((resolve) => until.addEventListener('abort', () => resolve(), { once: true }));
-    } finally {
-      member.sinks.delete(sink);
-      this.#release(service);
-    }
+  }
+
+  /** Unhooks a sink {@link attach}ed (nothing for one that is not hooked on). */
+  detach(sink: AttachedSink<string>): void {
+    const member = this.#members.get(sink.service);
+    if (!member?.sinks.includes(sink)) return;
+    member.sinks = member.sinks.length === 1 ? none : member.sinks.filter((other) => other !== sink);
+    this.#release(sink.service);
   }
 
   /** Stops at once; resolves when the watch has let go of its connection. */
@@ -166,7 +172,7 @@ export class NamespaceFeed {
     let member = this.#members.get(service);
     if (!member) {
       const view = new ServiceView(this.#hooks.mapper(service), this.#hooks.policy, (problem) => this.#hooks.emit(service, { type: 'invalid-record', service, message: problem.message, error: problem }));
-      member = { view, sinks: new Set(), pending: 0 };
+      member = { view, sinks: none, pending: 0 };
       if (this.#synced) view.replace(this.#objectsOf(service));
       this.#members.set(service, member);
     }
@@ -175,7 +181,7 @@ export class NamespaceFeed {
 
   #release(service: string): void {
     const member = this.#members.get(service);
-    if (member && member.sinks.size === 0 && member.pending === 0) this.#members.delete(service);
+    if (member && member.sinks.length === 0 && member.pending === 0) this.#members.delete(service);
     if (this.#members.size > 0 || !this.#run || this.#linger) return;
     this.#linger = setTimeout(() => {
       this.#linger = undefined;
