@@ -1,7 +1,8 @@
 // Many services, few connections: the watched services of a namespace share one list + watch
 // of its EndpointSlices (or pods), demultiplexed by service, once more than a threshold of
 // them are watched; below it, each has its own watch. Connections are counted at the double.
-import { isDiscoveryError, type ProviderEvent } from '@disco/core';
+import { isDiscoveryError, type DiscoveryError, type Instance, type ProviderEvent } from '@disco/core';
+import type { AttachedSink, FollowEnd, ServiceSource } from '@disco/core/provider';
 import { waitFor } from '@disco/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kubernetesProvider } from '../src/index.js';
@@ -155,6 +156,154 @@ describe('namespace watch', () => {
       await provider.close();
       await waitFor(() => f!.double.connections.open === 0, { what: 'nothing open after close()' });
     }
+  });
+});
+
+/** An engine's sink, as core's engine hands it to `attach`: records what reaches it. */
+class Sink implements AttachedSink<string> {
+  readonly service: string;
+  readonly #instances = new Map<string, Instance>();
+  readonly ends: (FollowEnd | DiscoveryError)[] = [];
+  readonly errors: DiscoveryError[] = [];
+  replaced = 0;
+
+  constructor(service: string) {
+    this.service = service;
+  }
+
+  ids(): string {
+    return [...this.#instances.keys()].sort().join();
+  }
+
+  replace(instances: Iterable<Instance>): void {
+    this.replaced++;
+    this.#instances.clear();
+    for (const instance of instances) this.#instances.set(instance.id, instance);
+  }
+
+  resync(instances: Iterable<Instance>): void {
+    this.replace(instances);
+  }
+
+  upsert(instance: Instance): void {
+    this.#instances.set(instance.id, instance);
+  }
+
+  remove(id: string): void {
+    this.#instances.delete(id);
+  }
+
+  advance(): void {}
+
+  invalid(): void {}
+
+  stale(error: DiscoveryError): void {
+    this.errors.push(error);
+  }
+
+  end(result: FollowEnd | DiscoveryError): void {
+    this.ends.push(result);
+  }
+}
+
+/** Counts the AbortControllers made and the AbortSignal.any calls (what a follow of its own costs) until `restore`. */
+function countAborts() {
+  const Original = globalThis.AbortController;
+  const any = AbortSignal.any.bind(AbortSignal);
+  const counts = { controllers: 0, any: 0 };
+  globalThis.AbortController = class extends Original {
+    constructor() {
+      super();
+      counts.controllers++;
+    }
+  };
+  AbortSignal.any = (signals) => {
+    counts.any++;
+    return any(signals);
+  };
+  return {
+    counts,
+    restore: () => {
+      globalThis.AbortController = Original;
+      AbortSignal.any = any;
+    },
+  };
+}
+
+async function listed(sources: ServiceSource<string>[]): Promise<string[]> {
+  const positions: string[] = [];
+  // One after another: lists at once count as services in use at once (and may flip the mode).
+  for (const source of sources) positions.push((await source.list(new AbortController().signal)).position!);
+  return positions;
+}
+
+describe('namespace watch: what an attached service holds', () => {
+  it('a service on the shared watch is its engine sink hooked onto the feed: attaching makes no controller nor AbortSignal.any, and every sink gets the same unhook', async () => {
+    f = await startDouble();
+    services(f, 3);
+    const provider = f.provider({ namespaceWatch: 'always' });
+    const sources = [0, 1, 2].map((i) => provider.source(`svc-${i}`));
+    // Core's engine attaches (no follow to fall back on, whose promise and controller each service would hold).
+    expect(sources.every((source) => source.attach && !source.follow)).toBe(true);
+    const positions = await listed(sources);
+    const sinks = [0, 1, 2].map((i) => new Sink(`svc-${i}`));
+    const aborts = countAborts();
+    let unhooks;
+    try {
+      unhooks = sources.map((source, i) => source.attach!(positions[i]!, sinks[i]!));
+    } finally {
+      aborts.restore();
+    }
+    expect(aborts.counts).toEqual({ controllers: 0, any: 0 });
+    expect(new Set(unhooks).size).toBe(1);
+    await waitFor(() => sinks.every((sink, i) => sink.ids() === `svc-${i}-pod`), { what: 'every sink in sync' });
+    f.double.applyEndpointSlice({ name: 'svc-1', service: 'svc-1', endpoints: [{ address: '10.66.0.1', pod: 'changed' }] });
+    await waitFor(() => sinks[1]!.ids() === 'changed', { what: 'the change of svc-1' });
+    expect(f.double.openWatches()).toBe(1);
+    unhooks.forEach((unhook, i) => unhook(sinks[i]!));
+    expect(sinks.map((sink) => sink.ends)).toEqual([[], [], []]);
+
+    // The same count on a watch of its own (namespaceWatch: 'never'), which does cost some (a follow's, its request's).
+    const own = f.provider({ namespaceWatch: 'never' }).source('svc-0');
+    const [position] = await listed([own]);
+    const sink = new Sink('svc-0');
+    const counting = countAborts();
+    let unhook;
+    try {
+      unhook = own.attach!(position!, sink);
+    } finally {
+      counting.restore();
+    }
+    expect(counting.counts.controllers).toBeGreaterThan(0);
+    await unhook(sink);
+    expect(sink.ends).toEqual([]);
+  });
+
+  it('moves attached sinks between watches of their own and the shared one without ending them', async () => {
+    f = await startDouble();
+    services(f, 3);
+    const provider = f.provider({ namespaceWatchThreshold: 2 });
+    const sources = [0, 1, 2].map((i) => provider.source(`svc-${i}`));
+    const positions = await listed(sources);
+    const sinks = [0, 1, 2].map((i) => new Sink(`svc-${i}`));
+    const unhook = sources[0]!.attach!(positions[0]!, sinks[0]!);
+    sources[1]!.attach!(positions[1]!, sinks[1]!);
+    await waitFor(() => f!.double.openWatches() === 2, { what: 'two watches of their own' });
+    // A third is past the threshold: all three share one watch.
+    sources[2]!.attach!(positions[2]!, sinks[2]!);
+    await waitFor(() => f!.double.openWatches() === 1 && sinks.every((sink, i) => sink.ids() === `svc-${i}-pod`), { what: 'one shared watch' });
+    f.double.applyEndpointSlice({ name: 'svc-0', service: 'svc-0', endpoints: [{ address: '10.66.0.2', pod: 'shared' }] });
+    await waitFor(() => sinks[0]!.ids() === 'shared', { what: 'a change through the shared watch' });
+    // Down to one (no more than half of 2): svc-0 lists and watches on its own again.
+    const replaced = sinks[0]!.replaced;
+    unhook(sinks[1]!);
+    unhook(sinks[2]!);
+    await waitFor(() => sinks[0]!.replaced > replaced && f!.double.openWatches('endpointslices') >= 1, { what: 'svc-0 listed on its own' });
+    await waitFor(() => sliceWatches(f!).at(-1)?.query.labelSelector === 'kubernetes.io/service-name=svc-0', { what: 'a watch of its own' });
+    f.double.applyEndpointSlice({ name: 'svc-0', service: 'svc-0', endpoints: [{ address: '10.66.0.3', pod: 'own' }] });
+    await waitFor(() => sinks[0]!.ids() === 'own', { what: 'a change through its own watch' });
+    expect(sinks.map((sink) => [sink.ends, sink.errors])).toEqual([[[], []], [[], []], [[], []]]);
+    await unhook(sinks[0]!);
   });
 });
 
