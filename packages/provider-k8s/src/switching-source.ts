@@ -102,7 +102,7 @@ export class WatchSwitch {
     for (const [sink, at] of [...this.#attached]) {
       // A delivery of an earlier move may have made an engine unhook or attach meanwhile.
       if (this.#attached.get(sink) !== at) continue;
-      if (at instanceof OwnWatch !== this.#sharing.shared) continue; // already where the mode says
+      if ((at instanceof OwnWatch) !== this.#sharing.shared) continue; // already where the mode says
       if (at instanceof OwnWatch) {
         const letGo = at.stop().catch(noop);
         this.#lettingGo.add(letGo);
