@@ -435,6 +435,22 @@ describe('an attachment to a shared stream', () => {
     expect(r.described()).toEqual(['snap:a1', 'error:ERR_PROVIDER_UNAVAILABLE', 'snap:a1']);
   });
 
+  it('one let go of while attaching (its only subscriber left on the state attach handed it) is unhooked', async () => {
+    const source = new AttachedScriptedSource();
+    source.state = [inst('a1')];
+    // The stream hands the engine a newer state as it attaches, as a feed does when changes came after the list.
+    source.onFollow = (stream) => stream.sink.replace([inst('a1'), inst('b2')]);
+    const { engine } = engineFor(source);
+    let stop = () => {};
+    stop = engine.subscribe(healthyFilter, (event) => {
+      if ('instances' in event && event.instances.length === 2) stop();
+    });
+    await waitFor(() => source.follows === 1);
+    expect(engine.following).toBe(false);
+    expect(source.unhooks).toBe(1);
+    expect(source.streams[0]!.open).toBe(false);
+  });
+
   it('a source with both attach and follow is attached', async () => {
     const source = new AttachedScriptedSource();
     const follow = source.follow.bind(source);

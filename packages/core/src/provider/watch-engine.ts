@@ -79,6 +79,8 @@ interface Follow extends AttachedSink {
   readonly started: number;
   /** Still delivering: not ended, not let go of. */
   live: boolean;
+  /** The engine let go of it (stop, resync): it is to be unhooked. */
+  released: boolean;
   /** Something real arrived (the clean-end rule). */
   received: boolean;
   position: unknown;
@@ -372,21 +374,27 @@ export class WatchEngine {
       follow.end(error as DiscoveryError);
       return;
     }
-    // An attachment that ended at once (nothing to follow from there) is not unhooked.
     if (follow.live) follow.detach = detach;
+    // Let go of during attach (a listener left on the state it was handed): unhook it now. One
+    // that the stream ended at once (nothing to follow from there) is not unhooked.
+    else if (follow.released) this.#letGo(detach(follow));
   }
 
   /** The engine lets go of a follow (stop, resync): later deliveries and its end are ignored. */
   #release(follow: Follow): void {
     if (!follow.live) return;
     follow.live = false;
+    follow.released = true;
     clearTimeout(follow.resyncTimer);
     const detach = follow.detach;
     follow.detach = undefined;
     this.#flush();
-    // A stream of its own may take a while to let go: close() waits for it.
-    const letGo = detach?.(follow);
-    if (letGo) this.#track(letGo.catch(() => {})); // how it let go is the source's business
+    if (detach) this.#letGo(detach(follow));
+  }
+
+  /** A stream of its own may take a while to let go: close() waits for it. */
+  #letGo(unhooked: void | Promise<void>): void {
+    if (unhooked) this.#track(unhooked.catch(() => {})); // how it let go is the source's business
   }
 
   /** A follow ended (by its source, or for a resync): what to do next (rules 4 and 5). */
@@ -443,6 +451,7 @@ export class WatchEngine {
     readonly started: number;
     /** Still delivering: not ended, not let go of. */
     live = true;
+    released = false;
     /** Something real arrived (the clean-end rule). */
     received = false;
     position: unknown;
