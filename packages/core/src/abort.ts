@@ -43,3 +43,18 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Waits until `promise` settles or `ms` pass, whichever is first, and never rejects: for letting
+ * go of something that may not answer (a stream's cancel, a lease's revoke). Its timer never
+ * outlives it.
+ */
+export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = promise.then(
+    () => {},
+    () => {},
+  );
+  await Promise.race([settled, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

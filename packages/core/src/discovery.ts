@@ -1,4 +1,4 @@
-import { abortable, delay, throwIfAborted } from './abort.js';
+import { abortable, settleWithin, throwIfAborted } from './abort.js';
 import { createBalancer, type BalancerSpec, type PickContext } from './balancer.js';
 import { roundRobin } from './balancers/round-robin.js';
 import { describeValue } from './describe-value.js';
@@ -405,9 +405,7 @@ export class Discovery implements AsyncDisposable {
       }
     }
     // Sources let go of their streams promptly once stopped; a stuck one must not hold close().
-    const grace = new AbortController();
-    await Promise.race([Promise.allSettled(engines), delay(2_000, grace.signal).catch(() => {})]);
-    grace.abort();
+    await settleWithin(Promise.allSettled(engines), 2_000);
     if (provider) await provider.close();
     for (const listeners of Object.values(this.#events)) listeners.clear();
   }

@@ -1,5 +1,5 @@
 import { ProviderUnavailableError, type DiscoveryError, type Instance, type Logger } from '@disco/core';
-import { abortable, InstanceSet, jitter, type AttachedSink, type FollowEnd, type ListResult, type Unhook } from '@disco/core/provider';
+import { abortable, InstanceSet, jitter, settleWithin, type AttachedSink, type FollowEnd, type ListResult, type Unhook } from '@disco/core/provider';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { MemberHealth } from './members.js';
 
@@ -467,11 +467,9 @@ export function prefixEnd(prefix: Buffer): Buffer {
 export async function release(watcher: Watcher, timeoutMs: number): Promise<void> {
   let cancel: Promise<void>;
   try {
-    cancel = watcher.cancel().catch(() => {});
+    cancel = watcher.cancel();
   } catch {
     return; // the client's stream is already gone, and the watcher with it
   }
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([cancel, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-  clearTimeout(timer);
+  await settleWithin(cancel, timeoutMs);
 }

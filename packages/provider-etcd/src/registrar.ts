@@ -1,5 +1,5 @@
 import type { BackoffOptions, DiscoveryError, Logger, ProviderEvent, Service } from '@disco/core';
-import { abortable, Backoff, delay } from '@disco/core/provider';
+import { abortable, Backoff, delay, settleWithin } from '@disco/core/provider';
 import { EtcdLeaseInvalidError, type Etcd3, type Lease } from 'etcd3';
 import type { RecordCodec } from './record.js';
 
@@ -69,16 +69,10 @@ export class Registrar {
     const lease = this.#lease;
     this.#lease = this.#granted = this.#granting = undefined;
     if (!lease) return;
-    let timer: NodeJS.Timeout | undefined;
-    const revoked = lease.revoke().then(
-      () => true,
-      (error: unknown) => {
-        this.#context.logger.warn({ err: this.#context.toError(error, 'revoking the lease') }, 'etcd lease not revoked; its keys expire with its TTL');
-        return false;
-      },
-    );
-    await Promise.race([revoked, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    const revoked = lease.revoke().catch((error: unknown) => {
+      this.#context.logger.warn({ err: this.#context.toError(error, 'revoking the lease') }, 'etcd lease not revoked; its keys expire with its TTL');
+    });
+    await settleWithin(revoked, timeoutMs);
   }
 
   async #put(key: string, value: string, signal: AbortSignal | undefined): Promise<void> {

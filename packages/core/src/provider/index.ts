@@ -13,7 +13,7 @@ export { Backoff, jitter, type BackoffOptions } from '../backoff.js';
 export { reconcile, sameSnapshot } from '../snapshot.js';
 export { createRedactor } from '../logger.js';
 export { Listeners, unsubscribeOnAbort } from '../listeners.js';
-export { abortable, delay, throwIfAborted } from '../abort.js';
+export { abortable, delay, settleWithin, throwIfAborted } from '../abort.js';
 export { toDiscoveryError } from '../to-discovery-error.js';
 export { parseHostPort } from '../validate.js';
 export { assertKnownKeys, nearestKey } from './options-check.js';
