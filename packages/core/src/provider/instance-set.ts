@@ -66,11 +66,6 @@ export class InstanceSet {
     return true;
   }
 
-  /** The instances in id order, without publishing them (for a copy that is handed on, not held). */
-  values(): IterableIterator<Instance> {
-    return this.#items.values();
-  }
-
   /** The current instances; the same array as last time unless something changed. */
   snapshot(): readonly Instance[] {
     this.#taken = true;
